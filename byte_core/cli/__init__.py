@@ -1,0 +1,9 @@
+"""The `byte` command. Each area lives in its own module and registers its group here."""
+from __future__ import annotations
+
+from .base import cli
+from . import db_commands, demo_commands, org_commands, up_command, user_commands  # noqa: F401  (registration)
+
+
+def main() -> None:
+    cli(prog_name="byte")
