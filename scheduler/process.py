@@ -1,26 +1,179 @@
-"""Placeholder scheduler process: heartbeats only until the engine lands (issue [2/4])."""
+"""The scheduler process: APScheduler is only the clock, PostgreSQL is the queue.
+
+- A LISTEN thread wakes on `byte_wake` notifications (sent by the writing transaction) and drains
+  that organization at once: this is what makes an approval move on within milliseconds.
+- A periodic sweep drains every organization: it fires timeouts and delays, and catches anything
+  a notification missed (notifications are lost while nobody listens).
+- A heartbeat row per process feeds the dashboard's health panel.
+Any number of these processes can run against one database: claims use FOR UPDATE SKIP LOCKED.
+"""
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 
+import psycopg
+from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
+
+from byte_core.db import Database, get_database
+from byte_core.workflow.runner import WAKE_CHANNEL, TickResult, drain_org, org_ids
+
+log = logging.getLogger("byte.scheduler")
+
+
+@dataclass
+class Counters:
+    claimed: int = 0
+    advanced: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, result: TickResult) -> None:
+        with self.lock:
+            self.claimed += result.claimed
+            self.advanced += result.steps
+            self.errors += result.failed
+
+    def error(self, message: str) -> None:
+        with self.lock:
+            self.errors += 1
+            self.last_error = message[:500]
+
+
+class SchedulerProcess:
+    def __init__(self, db: Database, *, sweep_seconds: float = 2.0, heartbeat_seconds: float = 5.0,
+                 batch_size: int = 100):
+        self.db = db
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.sweep_seconds, self.heartbeat_seconds, self.batch_size = sweep_seconds, heartbeat_seconds, batch_size
+        self.counters = Counters()
+        self.stopping = threading.Event()
+        self.clock = BlockingScheduler(job_defaults={"misfire_grace_time": 30, "coalesce": True, "max_instances": 1})
+
+    # --- work ----------------------------------------------------------------------------------------------
+    def drain(self, org_id: str) -> None:
+        try:
+            self.counters.add(drain_org(self.db, org_id, batch_size=self.batch_size))
+        except Exception as exc:  # noqa: BLE001 - a failing batch is retried by the next sweep
+            log.exception("draining %s failed", org_id)
+            self.counters.error(f"{type(exc).__name__}: {exc}")
+
+    def sweep(self) -> None:
+        try:
+            orgs = org_ids(self.db)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("sweep could not list organizations")
+            self.counters.error(f"{type(exc).__name__}: {exc}")
+            return
+        for org_id in orgs:
+            if self.stopping.is_set():
+                return
+            self.drain(org_id)
+
+    def heartbeat(self) -> None:
+        with self.counters.lock:
+            values = {"w": self.worker_id, "h": socket.gethostname(), "p": os.getpid(), "c": self.counters.claimed,
+                      "a": self.counters.advanced, "e": self.counters.errors, "le": self.counters.last_error}
+        try:
+            with self.db.session(None) as session:
+                session.execute(text(
+                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid, claimed, advanced, errors, last_error)"
+                    " VALUES (:w, :h, :p, :c, :a, :e, :le) ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now(),"
+                    " claimed = :c, advanced = :a, errors = :e, last_error = :le"), values)
+                # Rows of processes gone for a day are noise on the health panel.
+                session.execute(text("DELETE FROM scheduler_heartbeats WHERE last_tick_at < now() - interval '1 day'"))
+        except Exception:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
+            log.exception("heartbeat failed")
+
+    # --- wake-ups ----------------------------------------------------------------------------------------------
+    def listen(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(_libpq_url(self.db.app_url), autocommit=True) as conn:
+                    conn.execute(f"LISTEN {WAKE_CHANNEL}")
+                    self.sweep()  # whatever was notified while we were not listening
+                    while not self.stopping.is_set():
+                        pending = self._read_notifies(conn)
+                        for org_id in pending:
+                            self.drain(org_id)
+            except Exception as exc:  # noqa: BLE001 - reconnect after a dropped connection
+                if self.stopping.is_set():
+                    return
+                log.warning("listener lost its connection (%s); reconnecting", exc)
+                time.sleep(1)
+
+    @staticmethod
+    def _read_notifies(conn: psycopg.Connection) -> set[str]:
+        """Block up to a second for one notification, then take whatever else has arrived."""
+        payloads = {n.payload for n in conn.notifies(timeout=1.0, stop_after=1)}
+        if payloads:
+            payloads |= {n.payload for n in conn.notifies(timeout=0.0)}
+        return {p for p in payloads if p}
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.heartbeat()
+        listener = threading.Thread(target=self.listen, name="byte-listener", daemon=True)
+        listener.start()
+        self.clock.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep")
+        self.clock.add_job(self.heartbeat, "interval", seconds=self.heartbeat_seconds, id="heartbeat")
+
+        def stop(_signum, _frame) -> None:
+            self.stopping.set()
+            self.clock.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("scheduler %s started", self.worker_id)
+        try:
+            self.clock.start()
+        finally:
+            self.stopping.set()
+            listener.join(timeout=3)
+            self.heartbeat()
+            log.info("scheduler %s stopped", self.worker_id)
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def run_forever(workers: int = 1, sweep_seconds: float = 2.0) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers <= 1:
+        SchedulerProcess(get_database(), sweep_seconds=sweep_seconds).run()
+        return
+    import subprocess
+    import sys
+
+    children = [subprocess.Popen([sys.executable, "-m", "scheduler", "run", "--workers", "1",
+                                  "--sweep-seconds", str(sweep_seconds)]) for _ in range(workers)]
+
+    def forward(signum, _frame) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.wait()
 
 
 def main() -> None:
-    from byte_core.db import get_database
+    import argparse
 
-    db = get_database()
-    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    try:
-        while True:
-            with db.session(None) as session:
-                session.execute(text(
-                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid) VALUES (:w, :h, :p) "
-                    "ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now()"),
-                    {"w": worker_id, "h": socket.gethostname(), "p": os.getpid()})
-            time.sleep(5)
-    except KeyboardInterrupt:
-        pass
+    parser = argparse.ArgumentParser(prog="python -m scheduler")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--sweep-seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    run_forever(args.workers, args.sweep_seconds)

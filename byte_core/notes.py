@@ -1,0 +1,45 @@
+"""Notes on executions, contacts and tasks (seed 000 `notes`: exactly one parent)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from . import activity
+from .access import Actor
+from .db import Database
+from .errors import InvalidInput, PermissionDenied
+from .models import Note
+
+PARENTS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
+
+
+def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID, content: str, *,
+             is_internal: bool = True, now: datetime | None = None) -> Note:
+    if entity_type not in PARENTS:
+        raise InvalidInput(f"notes attach to {', '.join(PARENTS)}, not {entity_type!r}")
+    content = (content or "").strip()
+    if not content:
+        raise InvalidInput("a note cannot be empty")
+    if actor.user_id is None:
+        raise PermissionDenied("notes are written by people: sign in as a user")
+    with db.session(actor.org_id, user_id=actor.user_id) as session:
+        note = Note(id=uuid.uuid4(), org_id=actor.org_id, entity_type=entity_type, entity_id=entity_id,
+                    user_id=actor.user_id, content=content, is_internal=is_internal, **{PARENTS[entity_type]: entity_id})
+        if now is not None:
+            note.created_at = now
+        session.add(note)
+        entry = activity.record(session, entity_type=entity_type, entity_id=entity_id, action="note_added",
+                                details={"note_id": str(note.id), "preview": content[:80]})
+        if now is not None:
+            entry.created_at = now
+        return note
+
+
+def list_notes(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID) -> list[Note]:
+    if entity_type not in PARENTS:
+        raise InvalidInput(f"notes attach to {', '.join(PARENTS)}, not {entity_type!r}")
+    with db.session(actor.org_id) as session:
+        column = getattr(Note, PARENTS[entity_type])
+        return list(session.scalars(select(Note).where(column == entity_id).order_by(Note.created_at.desc())))

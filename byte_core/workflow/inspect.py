@@ -1,0 +1,134 @@
+"""Reading executions: detail with history, and `explain`: what it waits on, who holds it, what fires next."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..access import Actor
+from ..db import Database
+from ..errors import InvalidInput, NotFound
+from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
+from .definition import Definition
+from .definitions import load_version
+from .runner import utcnow
+
+
+@dataclass(frozen=True)
+class Explanation:
+    text: str
+    waiting_on: str | None = None
+    held_by: str | None = None
+    next_timer_at: datetime | None = None
+
+
+@dataclass
+class ExecutionDetail:
+    execution: WorkflowExecution
+    workflow_name: str
+    definition: Definition
+    contact: Contact | None
+    steps: list[WorkflowExecutionStep]
+    tasks: list[Task]
+    notes: list[Note]
+    explanation: Explanation
+    users: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def phase_progress(self) -> tuple[int, int]:
+        """(index of the current phase, number of phases), 1-based, for a progress bar."""
+        phases = [p.id for p in self.definition.phases]
+        current = self.execution.current_phase_id
+        done = self.execution.status == "completed"
+        index = len(phases) if done else (phases.index(current) + 1 if current in phases else 0)
+        return index, len(phases)
+
+
+def humanize(delta_seconds: float) -> str:
+    seconds = abs(delta_seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"
+
+
+def get_execution(db: Database, actor: Actor, execution_id: Any) -> ExecutionDetail:
+    try:
+        key = uuid.UUID(str(execution_id).strip())
+    except ValueError:
+        raise InvalidInput(f"{execution_id!r} is not a valid execution id") from None
+    with db.session(actor.org_id) as session:
+        execution = session.get(WorkflowExecution, key)
+        if execution is None:
+            raise NotFound(f"no execution {key} in this organization")
+        definition = load_version(session, execution.workflow_definition_id, execution.definition_version)
+        name = session.scalar(select(WorkflowDefinition.name).where(
+            WorkflowDefinition.id == execution.workflow_definition_id))
+        steps = list(session.scalars(select(WorkflowExecutionStep).where(
+            WorkflowExecutionStep.workflow_execution_id == key).order_by(WorkflowExecutionStep.seq)))
+        tasks = list(session.scalars(select(Task).where(Task.workflow_execution_id == key).order_by(Task.created_at)))
+        notes = list(session.scalars(select(Note).where(Note.workflow_execution_id == key)
+                                     .order_by(Note.created_at.desc())))
+        user_ids = {t.assigned_to for t in tasks} | {t.completed_by for t in tasks} | {n.user_id for n in notes}
+        users = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids - {None})))}
+        contact = session.get(Contact, execution.contact_id)
+        explanation = _explain(execution, definition, steps, tasks, users)
+        return ExecutionDetail(execution, name or "?", definition, contact, steps, tasks, notes, explanation, users)
+
+
+def explain(db: Database, actor: Actor, execution_id: Any) -> Explanation:
+    return get_execution(db, actor, execution_id).explanation
+
+
+def _explain(execution: WorkflowExecution, definition: Definition, steps: list[WorkflowExecutionStep],
+             tasks: list[Task], users: dict[str, str]) -> Explanation:
+    now = utcnow()
+    step = definition.step(execution.current_step_id) if execution.current_step_id else None
+    step_label = f"{step.name} ({step.id})" if step else str(execution.current_step_id)
+    status = execution.status
+    if status == "completed":
+        outcome = (execution.metadata_ or {}).get("outcome", "completed")
+        when = execution.completed_at.strftime("%Y-%m-%d %H:%M") if execution.completed_at else "?"
+        return Explanation(f"completed with outcome {outcome} on {when}")
+    if status == "failed":
+        return Explanation(f"failed: {execution.last_error or 'no reason recorded'}; retry re-runs {step_label}")
+    if status == "cancelled":
+        return Explanation(f"cancelled: {execution.status_reason or 'no reason recorded'}")
+    if status == "paused":
+        return Explanation(f"paused at {step_label}: {execution.status_reason or 'no reason recorded'}")
+    visit = steps[-1] if steps else None
+    if visit is None or visit.status not in ("waiting", "running") or step is None:
+        due = execution.next_run_at
+        when = "now" if due is None or due <= now else f"in {humanize((due - now).total_seconds())}"
+        return Explanation(f"due {when}: the scheduler advances it at its next tick", next_timer_at=due)
+    timer = visit.timeout_at
+    timer_text = ""
+    if timer is not None:
+        left = (timer - now).total_seconds()
+        verb = "times out" if step.type != "delay" else "continues"
+        timer_text = f", {verb} in {humanize(left)}" if left > 0 else f", {verb} now (overdue {humanize(left)})"
+    if step.type == "delay":
+        return Explanation(f"waiting at {step_label}{timer_text or ''}", waiting_on=step.id, next_timer_at=timer)
+    task = _task_waited_on(execution, step, visit, tasks)
+    held_by = None
+    if task is not None:
+        held_by = (f"{users.get(task.assigned_to, task.assigned_to)}" if task.assigned_to
+                   else f"role {task.assigned_role}")
+    age = humanize((now - visit.entered_at).total_seconds())
+    text = f"waiting for {step.name}" + (f", held by {held_by} for {age}" if held_by else f" for {age}") + timer_text
+    if timer is None and step.config.get("timeout_days") is None:
+        text += ", no timeout"
+    return Explanation(text, waiting_on=step.id, held_by=held_by, next_timer_at=timer)
+
+
+def _task_waited_on(execution: WorkflowExecution, step, visit: WorkflowExecutionStep, tasks: list[Task]
+                    ) -> Task | None:
+    if step.type == "wait_for_approval":
+        task_id = (visit.output or {}).get("task_id")
+    else:
+        task_id = ((execution.variables or {}).get(step.config.get("task_from_step"), {}) or {}).get("task_id")
+    return next((t for t in tasks if str(t.id) == str(task_id)), None)
