@@ -79,9 +79,9 @@ def insert_due_executions(db, actor, definition_name: str, count: int) -> None:
         s.execute(text(
             "INSERT INTO workflow_executions (org_id, workflow_definition_id, contact_id, definition_version, "
             "current_step_id, current_phase_id, next_run_at, variables) "
-            "SELECT :o, :d, c.id, :v, 's1', 'p1', now(), '{}' FROM generate_series(1, :n) g "
-            "JOIN LATERAL (SELECT id FROM contacts WHERE org_id = :o ORDER BY id OFFSET (g % :m) LIMIT 1) c ON true"),
-            {"o": actor.org_id, "d": definition.id, "v": definition.version, "n": count, "m": min(count, 5000)})
+            "SELECT :o, :d, c.ids[1 + (g % array_length(c.ids, 1))], :v, 's1', 'p1', now(), '{}' "
+            "FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM contacts WHERE org_id = :o) c"),
+            {"o": actor.org_id, "d": definition.id, "v": definition.version, "n": count})
 
 
 def _worker(data_dir: str, org_id: str, batch: int, queue) -> None:
