@@ -148,6 +148,7 @@ def _libpq_url(url: str) -> str:
 
 def run_forever(workers: int = 1, sweep_seconds: float = 2.0) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
     if workers <= 1:
         SchedulerProcess(get_database(), sweep_seconds=sweep_seconds).run()
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import InvalidInput
 from .base import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,10 +43,10 @@ def up_command(port: int, address: str, workers: int) -> None:
     started = time.monotonic()
     # Check what can fail cheaply before anything is created, so a failure leaves nothing behind.
     if not _port_free(port):
-        raise click.ClickException(f"port {port} is in use: stop what uses it or pass --port N")
+        raise InvalidInput(f"port {port} is in use: stop what uses it or pass --port N")
     app_script = REPO_ROOT / "app.py"
     if not app_script.exists():
-        raise click.ClickException(f"{app_script} is missing: run `byte up` from a checkout of the repository")
+        raise InvalidInput(f"{app_script} is missing: run `byte up` from a checkout of the repository")
     settings = load_settings()
     db = get_database(settings)
     revision = migrate(db)
