@@ -337,6 +337,13 @@ class FormstackConfig(Base):
     is_active: Mapped[bool | None] = mapped_column(Boolean, server_default=text("true"), default=True)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
     updated_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
+    handshake_key: Mapped[str | None] = mapped_column(Text)
+    signature_header: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'X-FS-Signature'"),
+                                                  default="X-FS-Signature")
+    # {form_id: {"field_mappings": {...}, "default_workflow_definition_id": "..."}}: per-form overrides
+    form_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"),
+                                                          default=dict)
+    sample_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class FormstackSubmission(Base):
@@ -345,6 +352,7 @@ class FormstackSubmission(Base):
         UniqueConstraint("org_id", "submission_id"),
         Index("idx_formstack_org", "org_id"),
         Index("idx_formstack_processed", "processed", postgresql_where=text("NOT processed")),
+        Index("idx_formstack_pending", "org_id", "created_at", postgresql_where=text("NOT processed AND error IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -357,6 +365,11 @@ class FormstackSubmission(Base):
         UUID(as_uuid=True), ForeignKey("workflow_executions.id"))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
+    duplicate_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
+    last_received_at: Mapped[datetime | None] = mapped_column(TZ)
+    processed_at: Mapped[datetime | None] = mapped_column(TZ)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id"))
+    mapped: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class SchedulerHeartbeat(Base):

@@ -23,7 +23,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
 from byte_core.db import Database, get_database
-from byte_core.workflow.runner import WAKE_CHANNEL, TickResult, drain_org, org_ids
+from byte_core.work import drain_everything
+from byte_core.workflow.runner import WAKE_CHANNEL, TickResult, org_ids
 
 log = logging.getLogger("byte.scheduler")
 
@@ -61,7 +62,7 @@ class SchedulerProcess:
     # --- work ----------------------------------------------------------------------------------------------
     def drain(self, org_id: str) -> None:
         try:
-            self.counters.add(drain_org(self.db, org_id, batch_size=self.batch_size))
+            self.counters.add(drain_everything(self.db, org_id, batch_size=self.batch_size))
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried by the next sweep
             log.exception("draining %s failed", org_id)
             self.counters.error(f"{type(exc).__name__}: {exc}")

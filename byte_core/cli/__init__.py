@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import cli
-from . import db_commands, demo_commands, org_commands, up_command, user_commands, workflow_commands  # noqa: F401
+from . import db_commands, demo_commands, org_commands, up_command, user_commands, workflow_commands, intake_commands  # noqa: F401
 
 
 def main() -> None:

@@ -256,7 +256,7 @@ def scheduler_run_command(workers: int, sweep_seconds: float) -> None:
 @json_option
 def tick_command(now_text: str | None, as_json: bool) -> None:
     """Process everything due as of --now, then exit."""
-    from ..workflow.runner import tick
+    from ..work import tick_everything
 
     now = None
     if now_text:
@@ -266,6 +266,6 @@ def tick_command(now_text: str | None, as_json: bool) -> None:
             raise click.BadParameter(f"{now_text!r} is not an ISO time such as 2026-12-01T09:00", param_hint="--now")
         if now.tzinfo is None:
             now = now.replace(tzinfo=timezone.utc)
-    result = tick(migrated_database(), now)
-    emit(vars(result), as_json, f"claimed {result.claimed} executions, advanced {result.steps} steps, "
-                                f"{result.failed} failed")
+    result = tick_everything(migrated_database(), now)
+    emit(vars(result), as_json, f"processed {result.submissions} intake submissions; claimed {result.claimed} "
+                                f"executions, advanced {result.steps} steps, {result.failed} failed")

@@ -30,12 +30,14 @@ class TickResult:
     steps: int = 0
     failed: int = 0
     batches: int = 0
+    submissions: int = 0
 
     def add(self, other: "TickResult") -> None:
         self.claimed += other.claimed
         self.steps += other.steps
         self.failed += other.failed
         self.batches += other.batches
+        self.submissions += other.submissions
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[WorkflowExecution]:

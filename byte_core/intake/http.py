@@ -1,0 +1,54 @@
+"""The intake endpoint as a Starlette route: mounted by app.py through `st.App(routes=...)`, and
+movable to any ASGI server unchanged. The handler only reads the body and answers; the work is in
+`service.receive_delivery`."""
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .webhook import MAX_BODY_BYTES
+
+log = logging.getLogger("byte.intake")
+PATH = "/api/intake/{token}"
+
+
+async def _read_limited(request: Request) -> bytes | None:
+    """The body, or None as soon as it grows past the limit (the rest is never buffered)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> JSONResponse:
+    return JSONResponse({"ok": False, "reason": "payload_too_large",
+                         "message": f"the body is over {MAX_BODY_BYTES // 1024} KiB"}, status_code=413)
+
+
+async def intake_endpoint(request: Request) -> JSONResponse:
+    from ..db import get_database
+    from .service import receive_delivery
+
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _too_large()
+    body = await _read_limited(request)
+    if body is None:
+        return _too_large()
+    try:
+        receipt = await run_in_threadpool(receive_delivery, get_database(), request.path_params["token"], body,
+                                          dict(request.headers))
+    except Exception:  # noqa: BLE001 - Formstack retries on 5xx, and the server must stay up
+        log.exception("intake failed")
+        return JSONResponse({"ok": False, "reason": "internal_error", "message": "try again later"}, status_code=503)
+    return JSONResponse(receipt.body, status_code=receipt.status)
+
+
+routes = [Route(PATH, intake_endpoint, methods=["POST"])]
