@@ -1,12 +1,136 @@
-"""BYTE Dashboard entry point (issue [3/4] builds login and the role-based pages)."""
+"""BYTE Dashboard: sign-in, navigation by role, and the /api/ routes (Formstack intake).
+
+Sign-in uses our own form and `byte_core.auth.login` (lockout in the database, equal timing,
+audit). streamlit-authenticator is used only for its signed re-authentication cookie, created once
+here, hardened as DESIGN.md §5 says: a random key kept outside the repo, a short expiry, and a
+cookie issued before the user's last password change or session revocation is refused.
+"""
+from datetime import datetime, timedelta, timezone
+
 import streamlit as st
 
 from byte_core.intake.http import routes
 
-# `streamlit run app.py` serves this ASGI app: the dashboard script plus our /api/ routes.
+# `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes.
 app = st.App(__file__, routes=routes)
 
-if st.runtime.exists():
-    st.set_page_config(page_title="BYTE Dashboard", page_icon="🧭", layout="wide")
+COOKIE_NAME = "byte_session"
+COOKIE_DAYS = 0.5
+
+
+def _authenticator():
+    import streamlit_authenticator as stauth
+
+    from byte_core.auth.sessions import cookie_key
+
+    # Never pass api_key: it sends data to a third-party server.
+    return stauth.Authenticate({"usernames": {}}, COOKIE_NAME, cookie_key(), COOKIE_DAYS)
+
+
+def _restore_from_cookie(database, authenticator) -> None:
+    from byte_core.auth.login import session_still_valid
+
+    token = authenticator.cookie_controller.get_cookie()
+    if not token:
+        return
+    issued = datetime.fromtimestamp(token["exp_date"], timezone.utc) - timedelta(days=COOKIE_DAYS)
+    actor = session_still_valid(database, token["username"], issued)
+    if actor is not None:
+        st.session_state.update(actor=actor, issued_at=issued, username=token["username"])
+
+
+def _sign_out(authenticator, message: str | None = None) -> None:
+    try:
+        authenticator.cookie_controller.delete_cookie()
+    except Exception:  # noqa: BLE001 - the cookie may already be gone
+        pass
+    for key in ("actor", "issued_at", "username"):
+        st.session_state.pop(key, None)
+    st.session_state["logout"] = True
+    if message:
+        st.session_state["signed_out_message"] = message
+
+
+def _login_form(database, authenticator) -> None:
+    from byte_core.auth.login import authenticate
+
     st.title("BYTE Dashboard")
-    st.info("The dashboard pages arrive with the next change; the database and scheduler are running.")
+    if message := st.session_state.pop("signed_out_message", None):
+        st.warning(message)
+    with st.form("login", border=True):
+        st.subheader("Sign in")
+        email = st.text_input("Email", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        result = authenticate(database, email, password, ip=_client_ip(), user_agent=_user_agent())
+        if not result.ok:
+            st.error(result.message)
+            return
+        st.session_state.update(actor=result.actor, issued_at=datetime.now(timezone.utc), username=result.actor.email,
+                                logout=False)
+        authenticator.cookie_controller.set_cookie()
+        st.rerun()
+
+
+def _client_ip() -> str | None:
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) else None  # not a string under AppTest, where no browser is connected
+
+
+def _user_agent() -> str | None:
+    agent = (st.context.headers or {}).get("User-Agent")
+    return agent if isinstance(agent, str) else None
+
+
+def _sidebar(actor, authenticator) -> None:
+    from byte_core.access import ROLE_LABELS
+
+    with st.sidebar:
+        st.markdown(f"**{actor.email}**")
+        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {actor.org_id}")
+        if st.button("Sign out", icon=":material/logout:", width="stretch"):
+            _sign_out(authenticator)
+            st.rerun()
+
+
+def main() -> None:
+    from pages._registry import pages_for
+    from pages._ui import db
+
+    from byte_core.auth.login import session_still_valid
+
+    st.set_page_config(page_title="BYTE Dashboard", page_icon=":material/hub:", layout="wide")
+    database = db()
+    authenticator = _authenticator()
+    if "actor" not in st.session_state and not st.session_state.get("logout"):
+        _restore_from_cookie(database, authenticator)
+    actor = st.session_state.get("actor")
+    if actor is not None:
+        # Checked on every run: deactivation, a password change or a revocation ends the session now,
+        # and role changes apply at once.
+        actor = session_still_valid(database, actor.email, st.session_state["issued_at"])
+        if actor is None:
+            _sign_out(authenticator, "Your session ended (password changed, sessions revoked or account deactivated).")
+        else:
+            st.session_state["actor"] = actor
+            if st.session_state.pop("reissue_cookie", False):
+                authenticator.cookie_controller.set_cookie()
+    if actor is None:
+        def login_page() -> None:
+            _login_form(database, authenticator)
+
+        st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
+        return
+    specs = pages_for(actor.roles)
+    sections: dict[str, list] = {}
+    for spec in specs:
+        sections.setdefault(spec.section, []).append(
+            st.Page(f"pages/{spec.file}", title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                    default=spec.url_path == "home"))
+    _sidebar(actor, authenticator)
+    st.navigation(sections).run()
+
+
+if st.runtime.exists():
+    main()

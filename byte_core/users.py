@@ -36,8 +36,10 @@ def parse_roles(roles: str | list[str]) -> list[str]:
 
 
 def _user_entity_id(user_id: str) -> uuid.UUID:
-    # activity_log.entity_id is a UUID while user ids are text; derive a stable UUID from the id.
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"byte:user:{user_id}")
+    # activity_log.entity_id is a UUID while user ids are text: one stable UUID per user id.
+    from .auth.login import user_entity_id
+
+    return user_entity_id(user_id)
 
 
 def _audit(session: Session, actor: Actor, user: User, action: str, details: dict) -> None:

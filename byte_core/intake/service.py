@@ -42,8 +42,11 @@ def get_config(db: Database, actor: Actor) -> FormstackConfig | None:
 def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_key: str | None = None,
               handshake_key: str | None = None, signature_header: str | None = None,
               mappings: dict[str, str] | None = None, default_workflow: str | None = None,
-              is_active: bool | None = None, sample_payload: dict | None = None) -> FormstackConfig:
-    """Create or change the org's intake set-up; with form_id, mappings and workflow apply to that form."""
+              is_active: bool | None = None, sample_payload: dict | None = None,
+              replace_mappings: bool = False) -> FormstackConfig:
+    """Create or change the org's intake set-up; with form_id, mappings and workflow apply to that form.
+    Mappings are merged into the existing ones (the CLI adds one at a time) unless `replace_mappings`
+    (the page's editor sends the whole table)."""
     require_role(actor, "admin")
     problems = validate_mappings(mappings or {})
     if problems:
@@ -74,14 +77,16 @@ def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_ke
             settings = dict(config.form_settings or {})
             entry = dict(settings.get(form_id, {}))
             if mappings is not None:
-                entry["field_mappings"] = {**entry.get("field_mappings", {}), **mappings}
+                base = {} if replace_mappings else entry.get("field_mappings", {})
+                entry["field_mappings"] = {**base, **mappings}
             if workflow_id:
                 entry["default_workflow_definition_id"] = str(workflow_id)
             settings[form_id] = entry
             config.form_settings, changed = settings, changed + [f"form {form_id}"]
         else:
             if mappings is not None:
-                config.field_mappings, changed = {**(config.field_mappings or {}), **mappings}, changed + ["mappings"]
+                base = {} if replace_mappings else (config.field_mappings or {})
+                config.field_mappings, changed = {**base, **mappings}, changed + ["mappings"]
             if workflow_id:
                 config.default_workflow_definition_id, changed = workflow_id, changed + ["default_workflow"]
         session.flush()
@@ -270,3 +275,15 @@ def reprocess(db: Database, actor: Actor, submission_ids: list[Any] | None = Non
         if reset:
             wake(session)
         return len(reset)
+
+
+def sample_fields(db: Database, actor: Actor) -> dict[str, Any]:
+    """A payload to map from: the saved sample, else the latest submission received (secrets never stored)."""
+    require_role(actor, "admin")
+    with db.session(actor.org_id) as session:
+        config = session.scalar(select(FormstackConfig))
+        if config is not None and config.sample_payload:
+            return dict(config.sample_payload)
+        latest = session.scalar(select(FormstackSubmission.raw_payload)
+                                .order_by(FormstackSubmission.created_at.desc()).limit(1))
+        return {k: v for k, v in (latest or {}).items() if k not in ("FormID", "UniqueID")}

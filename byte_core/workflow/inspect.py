@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..access import Actor
 from ..db import Database
@@ -132,3 +132,63 @@ def _task_waited_on(execution: WorkflowExecution, step, visit: WorkflowExecution
     else:
         task_id = ((execution.variables or {}).get(step.config.get("task_from_step"), {}) or {}).get("task_id")
     return next((t for t in tasks if str(t.id) == str(task_id)), None)
+
+
+# --- listing ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExecutionFilter:
+    definition_id: uuid.UUID | None = None
+    status: str | None = None
+    phase: str | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    id: uuid.UUID
+    workflow: str
+    contact: str
+    status: str
+    phase: str | None
+    step: str | None
+    started_at: datetime | None
+    updated_at: datetime | None
+    last_error: str | None
+
+
+def list_executions(db: Database, actor: Actor, filters: ExecutionFilter, *, offset: int = 0, limit: int = 25
+                    ) -> tuple[list[ExecutionRow], int]:
+    """One page of executions, newest first, and how many match in all."""
+    e = WorkflowExecution
+    where = []
+    if filters.definition_id:
+        where.append(e.workflow_definition_id == filters.definition_id)
+    if filters.status:
+        where.append(e.status == filters.status)
+    if filters.phase:
+        where.append(e.current_phase_id == filters.phase)
+    if filters.started_from:
+        where.append(e.started_at >= filters.started_from)
+    if filters.started_to:
+        where.append(e.started_at < filters.started_to + timedelta(days=1))
+    with db.session(actor.org_id) as session:
+        total = session.scalar(select(func.count()).select_from(e).where(*where)) or 0
+        rows = session.execute(
+            select(e, WorkflowDefinition.name, Contact.first_name, Contact.last_name)
+            .join(WorkflowDefinition, WorkflowDefinition.id == e.workflow_definition_id)
+            .join(Contact, Contact.id == e.contact_id)
+            .where(*where).order_by(e.started_at.desc(), e.id).offset(offset).limit(limit)).all()
+    return [ExecutionRow(x.id, name, f"{first} {last}", x.status, x.current_phase_id, x.current_step_id, x.started_at,
+                         x.updated_at, x.last_error) for x, name, first, last in rows], total
+
+
+def phases_of(db: Database, actor: Actor) -> list[str]:
+    """Phase ids in use across the organization's definitions, for filters."""
+    with db.session(actor.org_id) as session:
+        rows = session.scalars(select(WorkflowDefinition.phases)).all()
+    seen: dict[str, None] = {}
+    for phases in rows:
+        for phase in phases or []:
+            seen.setdefault(phase.get("id"), None)
+    return [p for p in seen if p]

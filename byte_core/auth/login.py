@@ -1,0 +1,131 @@
+"""Signing in, with the rules streamlit-authenticator lacks (DESIGN.md §5): attempts and lockouts kept
+in the database, equal work for unknown users, audit of every sign-in and credential change, and
+sessions that end when a password changes or an admin revokes them."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from .. import activity
+from ..access import Actor, require_role
+from ..db import Database
+from ..errors import InvalidInput, PermissionDenied
+from ..models import LoginAttempt, User
+from .passwords import check_password_policy, hash_password, verify_password
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+WRONG = "Email or password is incorrect."
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    ok: bool
+    message: str
+    actor: Actor | None = None
+    locked_until: datetime | None = None
+
+
+def user_entity_id(user_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"byte:user:{user_id}")
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.org_id, user.id, frozenset(user.roles or []), user.email)
+
+
+def authenticate(db: Database, email: str, password: str, *, ip: str | None = None, user_agent: str | None = None,
+                 now: datetime | None = None) -> LoginResult:
+    now = now or datetime.now(timezone.utc)
+    email = (email or "").strip().lower()
+    if not email or not password:
+        return LoginResult(False, "Enter your email and password.")
+    with db.session(None, login_email=email) as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        failures = session.scalars(select(LoginAttempt.created_at).where(
+            func.lower(LoginAttempt.email) == email, LoginAttempt.was_successful.is_(False),
+            LoginAttempt.created_at > now - WINDOW, LoginAttempt.created_at <= now)
+            .order_by(LoginAttempt.created_at)).all()
+
+        def attempt(ok: bool, reason: str | None) -> None:
+            session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email,
+                                     ip_address=ip, user_agent=(user_agent or "")[:300], was_successful=ok,
+                                     failure_reason=reason, created_at=now))
+
+        if len(failures) >= MAX_FAILURES:
+            until = failures[-MAX_FAILURES] + WINDOW
+            attempt(False, "ACCOUNT_LOCKED")
+            return LoginResult(False, f"Too many failed sign-ins. Try again at {until:%H:%M} UTC.", locked_until=until)
+        correct = verify_password(password, user.password_hash if user else None)
+        if user is None or not correct:
+            attempt(False, "USER_NOT_FOUND" if user is None else "INVALID_PASSWORD")
+            left = MAX_FAILURES - len(failures) - 1
+            hint = f" {left} attempt{'s' if left != 1 else ''} left before a 15-minute lockout." if left <= 2 else ""
+            return LoginResult(False, WRONG + hint)
+        if not user.is_active:
+            attempt(False, "ACCOUNT_INACTIVE")
+            return LoginResult(False, "This account is deactivated. Ask an admin to reactivate it.")
+        attempt(True, None)
+        session.info["org_id"] = user.org_id
+    # Audit in the user's organization (the login session above ran before the org was known).
+    with db.session(user.org_id, user_id=user.id) as session:
+        fresh = session.get(User, user.id)
+        fresh.last_login_at = now
+        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="signed_in",
+                        details={"ip": ip})
+        return LoginResult(True, "Signed in.", actor=actor_of(fresh))
+
+
+def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor | None:
+    """The current actor for a session issued at `issued_at`, or None when it must end: the user was
+    deactivated, changed password, or had their sessions revoked since. Roles are read fresh."""
+    email = (email or "").strip().lower()
+    with db.session(None, login_email=email) as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None or not user.is_active:
+        return None
+    for cutoff in (user.password_changed_at, user.sessions_revoked_at):
+        if cutoff is not None and issued_at < cutoff - timedelta(seconds=1):
+            return None
+    return actor_of(user)
+
+
+def change_password(db: Database, actor: Actor, current_password: str, new_password: str) -> None:
+    if actor.user_id is None:
+        raise PermissionDenied("only a signed-in user can change their password")
+    check_password_policy(new_password)
+    with db.session(actor.org_id, user_id=actor.user_id) as session:
+        user = session.get(User, actor.user_id)
+        if not verify_password(current_password, user.password_hash):
+            raise InvalidInput("your current password is not correct")
+        _set_password(session, user, new_password, actor, "password_changed")
+
+
+def reset_password(db: Database, admin: Actor, email: str, new_password: str) -> None:
+    require_role(admin, "admin")
+    check_password_policy(new_password)
+    from ..users import find_user
+
+    with db.session(admin.org_id, user_id=admin.user_id) as session:
+        _set_password(session, find_user(session, email), new_password, admin, "password_reset")
+
+
+def _set_password(session, user: User, new_password: str, actor: Actor, action: str) -> None:
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = datetime.now(timezone.utc)
+    activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action=action,
+                    details={"email": user.email, "by": actor.label}, user_id=actor.user_id)
+
+
+def revoke_sessions(db: Database, admin: Actor, email: str) -> None:
+    require_role(admin, "admin")
+    from ..users import find_user
+
+    with db.session(admin.org_id, user_id=admin.user_id) as session:
+        user = find_user(session, email)
+        user.sessions_revoked_at = datetime.now(timezone.utc)
+        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="sessions_revoked",
+                        details={"email": user.email, "by": admin.label}, user_id=admin.user_id)

@@ -1,0 +1,71 @@
+"""Read models for the Home page: my work, the pipeline at a glance, scheduler health."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import and_, func, or_, select
+
+from .access import Actor
+from .db import Database
+from .models import SchedulerHeartbeat, Task, WorkflowDefinition, WorkflowExecution
+
+OPEN = ("todo", "in_progress")
+
+
+def my_queue_filter(actor: Actor):
+    """Tasks I hold, plus unclaimed tasks of my roles."""
+    return or_(Task.assigned_to == actor.user_id,
+               and_(Task.assigned_to.is_(None), Task.assigned_role.in_(sorted(actor.roles))))
+
+
+@dataclass(frozen=True)
+class WorkSummary:
+    mine: int
+    my_roles: int
+    overdue: int
+    due_today: int
+
+
+def work_summary(db: Database, actor: Actor, today: date | None = None) -> WorkSummary:
+    today = today or datetime.now(timezone.utc).date()
+    with db.session(actor.org_id) as session:
+        row = session.execute(select(
+            func.count().filter(Task.assigned_to == actor.user_id),
+            func.count().filter(Task.assigned_to.is_(None)),
+            func.count().filter(Task.due_date < today),
+            func.count().filter(Task.due_date == today),
+        ).where(Task.status.in_(OPEN), my_queue_filter(actor))).one()
+    return WorkSummary(*row)
+
+
+def pipeline(db: Database, actor: Actor) -> list[dict]:
+    """Executions per workflow, status and phase."""
+    with db.session(actor.org_id) as session:
+        rows = session.execute(select(WorkflowDefinition.name, WorkflowExecution.status,
+                                      WorkflowExecution.current_phase_id, func.count())
+                               .join(WorkflowDefinition, WorkflowDefinition.id == WorkflowExecution.workflow_definition_id)
+                               .group_by(WorkflowDefinition.name, WorkflowExecution.status,
+                                         WorkflowExecution.current_phase_id)).all()
+    return [{"workflow": w, "status": s, "phase": p, "count": c} for w, s, p, c in rows]
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    worker_id: str
+    last_tick_at: datetime
+    seconds_ago: float
+    claimed: int
+    advanced: int
+    errors: int
+    last_error: str | None
+
+
+def scheduler_health(db: Database) -> list[WorkerHealth]:
+    with db.session(None) as session:
+        rows = session.scalars(select(SchedulerHeartbeat).where(
+            SchedulerHeartbeat.last_tick_at > func.now() - timedelta(hours=1))
+            .order_by(SchedulerHeartbeat.last_tick_at.desc())).all()
+    now = datetime.now(timezone.utc)
+    return [WorkerHealth(r.worker_id, r.last_tick_at, (now - r.last_tick_at).total_seconds(), r.claimed, r.advanced,
+                         r.errors, r.last_error) for r in rows]

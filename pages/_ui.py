@@ -1,0 +1,86 @@
+"""Shared page plumbing: the database, the signed-in actor, errors as messages, pagination."""
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+
+import streamlit as st
+
+from byte_core.access import Actor
+from byte_core.errors import ByteError
+
+log = logging.getLogger("byte.ui")
+
+
+@st.cache_resource(show_spinner=False)
+def db():
+    """One Database (engines and pools) per server process."""
+    from byte_core.db import get_database, migrate
+
+    database = get_database()
+    migrate(database)  # a no-op when `byte up` already migrated; lets `streamlit run app.py` work alone
+    return database
+
+
+def current_actor() -> Actor:
+    actor = st.session_state.get("actor")
+    if actor is None:
+        st.stop()
+    return actor
+
+
+def show_error(exc: Exception) -> None:
+    if isinstance(exc, ByteError):
+        st.error(str(exc), icon=":material/error:")
+    else:
+        log.exception("page error", exc_info=exc)
+        st.error("Something went wrong; the error was logged. Try again, or tell an admin.", icon=":material/error:")
+
+
+@contextmanager
+def guarded():
+    """Run a user action: domain errors become messages, never tracebacks."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - shown to the user, logged when unexpected
+        show_error(exc)
+
+
+def empty_state(text: str) -> None:
+    st.info(text, icon=":material/info:")
+
+
+def paginate(total: int, page_size: int, key: str) -> tuple[int, int]:
+    """(offset, limit) for the current page; draws the page picker when there is more than one page."""
+    pages = max(1, math.ceil(total / page_size))
+    if pages == 1:
+        return 0, page_size
+    left, right = st.columns([1, 3])
+    page = left.number_input("Page", min_value=1, max_value=pages, value=min(st.session_state.get(key, 1), pages),
+                             step=1, key=key)
+    right.caption(f"page {page} of {pages} · {total:,} in all")
+    return (int(page) - 1) * page_size, page_size
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    from byte_core.workflow.inspect import humanize
+
+    return humanize((datetime.now(timezone.utc) - moment).total_seconds()) + " ago"
+
+
+def due_label(due: date | None, today: date | None = None) -> str:
+    if due is None:
+        return ""
+    today = today or datetime.now(timezone.utc).date()
+    days = (due - today).days
+    if days < 0:
+        return f"🔴 overdue {-days}d"
+    if days == 0:
+        return "🟠 due today"
+    if days <= 2:
+        return f"🟡 due in {days}d"
+    return f"due {due:%b %d}"

@@ -1,0 +1,32 @@
+"""My account: who I am, my roles, change my password."""
+from datetime import datetime, timedelta, timezone
+
+import streamlit as st
+
+from byte_core.access import ROLE_LABELS
+from byte_core.auth.login import change_password
+from pages._ui import current_actor, db, guarded
+
+actor = current_actor()
+database = db()
+st.title("My account")
+st.markdown(f"**{actor.email}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
+
+if flash := st.session_state.pop("account_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+st.subheader("Change password")
+with st.form("change_password", clear_on_submit=True):
+    current = st.text_input("Current password", type="password", autocomplete="current-password")
+    new = st.text_input("New password (10+ characters)", type="password", autocomplete="new-password")
+    again = st.text_input("New password again", type="password", autocomplete="new-password")
+    if st.form_submit_button("Change password", type="primary"):
+        if new != again:
+            st.error("The two new passwords differ.")
+        else:
+            with guarded():
+                change_password(database, actor, current, new)
+                # This session lives on (as if issued just after the change, with a fresh cookie); others end.
+                st.session_state["issued_at"] = datetime.now(timezone.utc) + timedelta(seconds=2)
+                st.session_state["reissue_cookie"] = True
+                st.session_state["account_flash"] = "Password changed. Your other sessions have been signed out."
+                st.rerun()

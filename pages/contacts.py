@@ -1,0 +1,150 @@
+"""Contacts: search and filter, create and edit, CSV import/export, a contact's timeline, start a workflow."""
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact, import_contacts, metadata_text,
+                                parse_metadata, preview_csv, save_contact, search_contacts, timeline)
+from byte_core.workflow.definitions import list_definitions
+from byte_core.workflow.service import start_execution
+from pages._ui import current_actor, db, empty_state, guarded, paginate
+
+PAGE_SIZE = 25
+actor = current_actor()
+database = db()
+
+
+def contact_form(key: str, contact=None) -> None:
+    """Create (no contact) or edit form; validation errors come back from byte_core as one message."""
+    with st.form(key, clear_on_submit=contact is None):
+        a, b = st.columns(2)
+        values = {
+            "first_name": a.text_input("First name *", contact.first_name if contact else ""),
+            "last_name": b.text_input("Last name *", contact.last_name if contact else ""),
+            "email": a.text_input("Email", contact.email or "" if contact else ""),
+            "phone": b.text_input("Phone", contact.phone or "" if contact else ""),
+            "address_line_1": a.text_input("Address", contact.address_line_1 or "" if contact else ""),
+            "city": b.text_input("City", contact.city or "" if contact else ""),
+            "state": a.text_input("State", contact.state or "" if contact else ""),
+            "zip": b.text_input("ZIP", contact.zip or "" if contact else ""),
+            "tags": st.text_input("Tags (comma separated)", ", ".join(contact.tags or []) if contact else ""),
+        }
+        metadata = st.text_area("Metadata (one key=value per line)", metadata_text(contact.metadata_) if contact else "")
+        if st.form_submit_button("Save contact" if contact else "Create contact", type="primary"):
+            with guarded():
+                values["address_line_2"] = contact.address_line_2 if contact else None
+                values["metadata"] = parse_metadata(metadata)
+                saved = save_contact(database, actor, values, contact.id if contact else None)
+                st.session_state["contacts_flash"] = f"Saved {saved.full_name}."
+                st.rerun()
+
+
+def contact_detail(contact_id: uuid.UUID) -> None:
+    contact = get_contact(database, actor, contact_id)
+    if st.button("← All contacts", key="back_to_list"):
+        st.query_params.pop("contact", None)
+        st.rerun()
+    st.title(contact.full_name)
+    st.caption(" · ".join(x for x in (contact.email, contact.phone, contact.city, contact.state) if x))
+    if contact.tags:
+        st.markdown(" ".join(f"`{t}`" for t in contact.tags))
+    timeline_tab, runs_tab, edit_tab = st.tabs(["Timeline", "Workflows", "Edit"])
+    with timeline_tab:
+        events = timeline(database, actor, contact.id)
+        if not events:
+            empty_state("Nothing has happened to this contact yet. Start a workflow from the Workflows tab.")
+        else:
+            st.dataframe(pd.DataFrame([{"when": e.at.strftime("%Y-%m-%d %H:%M"), "what": e.kind, "detail": e.text}
+                                       for e in events]), hide_index=True, width="stretch")
+    with runs_tab:
+        runs = executions_of(database, actor, contact.id)
+        if runs:
+            st.dataframe(pd.DataFrame(runs).drop(columns=["id"]), hide_index=True, width="stretch")
+            for run in runs[:10]:
+                st.page_link("pages/executions.py", label=f"Open {run['workflow']} ({run['status']})",
+                             query_params={"execution": str(run["id"])})
+        else:
+            empty_state("No workflows yet for this contact.")
+        active = [d for d in list_definitions(database, actor) if d.is_active]
+        if active:
+            with st.form("start_workflow"):
+                name = st.selectbox("Workflow", [d.name for d in active])
+                if st.form_submit_button("Start workflow", type="primary"):
+                    with guarded():
+                        execution = start_execution(database, actor, name, str(contact.id), source="manual")
+                        st.success(f"Started {name}: execution {execution.id}.")
+        else:
+            empty_state("No active workflow definitions: an admin can add one on the Workflows page.")
+    with edit_tab:
+        contact_form("edit_contact", contact)
+
+
+def contact_list() -> None:
+    st.title("Contacts")
+    if flash := st.session_state.pop("contacts_flash", None):
+        st.success(flash, icon=":material/check_circle:")
+    search, tag_col = st.columns([3, 1])
+    text = search.text_input("Search name, email or phone", key="contacts_q", placeholder="e.g. smith, @gmail, 555")
+    tag = tag_col.selectbox("Tag", ["(any)"] + all_tags(database, actor), key="contacts_tag")
+    tag = None if tag == "(any)" else tag
+    total = search_contacts(database, actor, text, tag=tag, limit=0).total
+    offset, limit = paginate(total, PAGE_SIZE, key="contacts_page")
+    page = search_contacts(database, actor, text, tag=tag, offset=offset, limit=limit)
+    if not page.rows:
+        empty_state("No contacts match. Clear the search, add one below, or import a CSV." if text or tag
+                    else "No contacts yet. Add one below, import a CSV, or configure Formstack intake.")
+    else:
+        frame = pd.DataFrame([{"name": c.full_name, "email": c.email or "", "phone": c.phone or "",
+                               "city": c.city or "", "tags": ", ".join(c.tags or [])} for c in page.rows])
+        st.dataframe(frame, hide_index=True, width="stretch")
+        choice = st.selectbox("Open a contact", [None] + [c.id for c in page.rows], key="contacts_open",
+                              format_func=lambda i: "Choose…" if i is None else
+                              next(c.full_name for c in page.rows if c.id == i))
+        if choice is not None:
+            st.query_params["contact"] = str(choice)
+            st.session_state.pop("contacts_open", None)
+            st.rerun()
+    st.download_button("Export these contacts as CSV", data=lambda: export_csv(database, actor, text, tag),
+                       file_name="contacts.csv", mime="text/csv", icon=":material/download:", disabled=not total)
+    with st.expander("Add a contact"):
+        contact_form("new_contact")
+    with st.expander("Import contacts from CSV"):
+        csv_import()
+
+
+def csv_import() -> None:
+    st.caption("Columns: first_name, last_name (required), email, phone, address_line_1, address_line_2, city, "
+               "state, zip, tags (separated by ; or ,). Nothing is written until you confirm.")
+    upload = st.file_uploader("CSV file", type=["csv"], key="contacts_csv")
+    if upload is None:
+        return
+    with guarded():
+        preview = preview_csv(upload.getvalue(), database, actor)
+        st.write(f"**{len(preview.valid)}** rows ready, **{len(preview.errors)}** with errors.")
+        if preview.unknown_columns:
+            st.warning(f"Ignored columns: {', '.join(preview.unknown_columns)}")
+        if preview.errors:
+            st.dataframe(pd.DataFrame(preview.errors, columns=["line", "problem"]), hide_index=True, width="stretch")
+        if preview.valid:
+            st.dataframe(pd.DataFrame(preview.valid[:20]).drop(columns=["metadata"]), hide_index=True, width="stretch")
+            if st.button(f"Import {len(preview.valid)} contacts", type="primary", key="contacts_import"):
+                bar = st.progress(0.0, text="Importing…")
+                count = import_contacts(database, actor, preview.valid,
+                                        progress=lambda done, all_: bar.progress(done / all_, text=f"{done}/{all_}"))
+                st.session_state["contacts_flash"] = f"Imported {count} contacts."
+                st.session_state.pop("contacts_csv", None)
+                st.rerun()
+
+
+selected = st.query_params.get("contact")
+if selected:
+    try:
+        selected_id = uuid.UUID(selected)
+    except ValueError:
+        st.error("That link does not point to a contact.")
+        st.stop()
+    with guarded():
+        contact_detail(selected_id)
+else:
+    contact_list()

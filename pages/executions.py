@@ -1,0 +1,145 @@
+"""Executions: filter the list; one execution's progress, history, variables, explain text, notes and controls."""
+import uuid
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from byte_core.notes import add_note
+from byte_core.workflow.definitions import list_definitions
+from byte_core.workflow.inspect import ExecutionFilter, get_execution, list_executions, phases_of
+from byte_core.workflow.service import change_status
+from pages._ui import current_actor, db, empty_state, guarded, paginate
+
+PAGE_SIZE = 25
+STATUSES = ["running", "paused", "completed", "failed", "cancelled"]
+ACTIONS = {"running": ["pause", "cancel"], "paused": ["resume", "cancel"], "failed": ["retry", "cancel"]}
+actor = current_actor()
+database = db()
+
+
+@st.dialog("Confirm")
+def confirm_action(execution_id: uuid.UUID, action: str) -> None:
+    st.markdown(f"**{action.title()}** this execution? This is recorded in the activity log.")
+    reason = st.text_input("Reason (required)", key=f"reason_{execution_id}_{action}")
+    if st.button(f"Yes, {action}", type="primary", key=f"do_{action}"):
+        if not reason.strip():
+            st.error("Give a reason: it is shown to everyone who opens this execution.")
+            return
+        with guarded():
+            change_status(database, actor, execution_id, action, reason)
+            st.session_state["exec_flash"] = f"Execution {action}d." if action != "retry" else "Retry scheduled."
+            st.rerun()
+
+
+def detail(execution_id: str) -> None:
+    view = get_execution(database, actor, execution_id)
+    execution = view.execution
+    if st.button("← All executions", key="exec_back"):
+        st.query_params.pop("execution", None)
+        st.rerun()
+    contact = view.contact.full_name if view.contact else "unknown contact"
+    st.title(f"{view.workflow_name} · {contact}")
+    if flash := st.session_state.pop("exec_flash", None):
+        st.success(flash, icon=":material/check_circle:")
+    done, count = view.phase_progress
+    phase_names = {p.id: p.name for p in view.definition.phases}
+    st.progress(done / count if count else 0.0,
+                text=f"{execution.status} · phase {done} of {count}: "
+                     f"{phase_names.get(execution.current_phase_id, execution.current_phase_id or '-')}")
+    st.info(view.explanation.text, icon=":material/schedule:")
+    if execution.status_reason and execution.status in ("paused", "cancelled"):
+        st.caption(f"Reason: {execution.status_reason}")
+    actions = ACTIONS.get(execution.status, [])
+    if actions and actor.has_any("admin", "manager"):
+        buttons = st.columns(len(actions) + 3)
+        for column, action in zip(buttons, actions):
+            if column.button(action.title(), key=f"exec_{action}"):
+                confirm_action(execution.id, action)
+    history, tasks_tab, variables, notes = st.tabs(["Step history", "Tasks", "Variables", "Notes"])
+    with history:
+        names = {s.id: s.name for s in view.definition.steps}
+        st.dataframe(pd.DataFrame([{
+            "#": s.seq, "step": names.get(s.step_id, s.step_id), "type": s.step_type,
+            "phase": phase_names.get(s.phase_id, s.phase_id), "status": s.status, "outcome": s.outcome or "",
+            "entered": s.entered_at.strftime("%Y-%m-%d %H:%M"),
+            "duration": _duration(s.duration_ms), "error": s.error or ""} for s in view.steps]),
+            hide_index=True, width="stretch")
+    with tasks_tab:
+        if view.tasks:
+            st.dataframe(pd.DataFrame([{
+                "title": t.title, "status": t.status, "role": t.assigned_role or "",
+                "holder": view.users.get(t.assigned_to, "") if t.assigned_to else "",
+                "outcome": t.outcome or "", "comment": t.outcome_comment or "",
+                "due": t.due_date} for t in view.tasks]), hide_index=True, width="stretch")
+        else:
+            empty_state("This execution has not created tasks.")
+    with variables:
+        st.json(execution.variables or {}, expanded=2)
+    with notes:
+        for note in view.notes:
+            st.markdown(f"**{view.users.get(note.user_id, note.user_id)}** · {note.created_at:%Y-%m-%d %H:%M}\n\n"
+                        f"{note.content}")
+        if not view.notes:
+            st.caption("No notes yet.")
+        with st.form("exec_note", clear_on_submit=True):
+            text = st.text_area("Add a note")
+            if st.form_submit_button("Add note"):
+                with guarded():
+                    add_note(database, actor, "workflow_execution", execution.id, text)
+                    st.rerun()
+
+
+def _duration(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def listing() -> None:
+    st.title("Executions")
+    definitions = list_definitions(database, actor)
+    by_id = {d.id: d.name for d in definitions}
+    cols = st.columns(4)
+    definition = cols[0].selectbox("Workflow", [None, *by_id], format_func=lambda i: "All" if i is None else by_id[i],
+                                   key="exec_def")
+    status = cols[1].selectbox("Status", [None, *STATUSES], format_func=lambda s: "All" if s is None else s,
+                               key="exec_status")
+    phase = cols[2].selectbox("Phase", [None, *phases_of(database, actor)],
+                              format_func=lambda p: "All" if p is None else p, key="exec_phase")
+    span = cols[3].date_input("Started between", (date.today() - timedelta(days=365), date.today()), key="exec_dates")
+    start, end = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
+    filters = ExecutionFilter(definition, status, phase, start, end)
+    _, total = list_executions(database, actor, filters, limit=0)
+    offset, limit = paginate(total, PAGE_SIZE, key="exec_page")
+    rows, _ = list_executions(database, actor, filters, offset=offset, limit=limit)
+    if not rows:
+        empty_state("No executions match these filters. Widen the dates or start a workflow from a contact's page."
+                    if total == 0 else "This page is empty.")
+        return
+    st.dataframe(pd.DataFrame([{"workflow": r.workflow, "contact": r.contact, "status": r.status,
+                                "phase": r.phase or "", "step": r.step or "",
+                                "started": r.started_at.strftime("%Y-%m-%d %H:%M") if r.started_at else "",
+                                "error": r.last_error or ""} for r in rows]), hide_index=True, width="stretch")
+    labels = {r.id: f"{r.workflow} · {r.contact} · {r.status}" for r in rows}
+    choice = st.selectbox("Open an execution", [None, *labels], key="exec_open",
+                          format_func=lambda i: "Choose…" if i is None else labels[i])
+    if choice is not None:
+        st.query_params["execution"] = str(choice)
+        st.session_state.pop("exec_open", None)
+        st.rerun()
+
+
+selected = st.query_params.get("execution")
+if selected:
+    with guarded():
+        detail(selected)
+else:
+    listing()

@@ -1,0 +1,50 @@
+"""Home: my work, the pipeline at a glance, scheduler health."""
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from byte_core.dashboard import pipeline, scheduler_health, work_summary
+from pages._ui import current_actor, db, empty_state
+
+actor = current_actor()
+database = db()
+st.title(f"Welcome, {actor.email.split('@')[0].title()}")
+
+summary = work_summary(database, actor)
+cols = st.columns(4)
+cols[0].metric("Tasks I hold", summary.mine)
+cols[1].metric("Waiting in my roles' queues", summary.my_roles)
+cols[2].metric("Overdue", summary.overdue)
+cols[3].metric("Due today", summary.due_today)
+if summary.mine or summary.my_roles:
+    st.page_link("pages/tasks.py", label="Open the task queue", icon=":material/arrow_forward:")
+
+st.subheader("Pipeline")
+rows = pipeline(database, actor)
+if not rows:
+    empty_state("No executions yet. Start one from a contact's page, or configure Formstack intake.")
+else:
+    frame = pd.DataFrame(rows)
+    running = frame[frame.status == "running"]
+    left, right = st.columns(2)
+    by_status = frame.groupby("status", as_index=False)["count"].sum()
+    left.plotly_chart(px.bar(by_status, x="status", y="count", title="Executions by status"), width="stretch")
+    if running.empty:
+        right.caption("Nothing running right now.")
+    else:
+        right.plotly_chart(px.bar(running, x="phase", y="count", color="workflow", title="Running, by phase"),
+                           width="stretch")
+
+st.subheader("Scheduler")
+workers = scheduler_health(database)
+if not workers:
+    st.error("No scheduler has reported in the last hour: executions will not advance. Start one with "
+             "`byte scheduler run` (or `byte up`).")
+else:
+    fresh = [w for w in workers if w.seconds_ago < 60]
+    if not fresh:
+        st.warning(f"No scheduler ticked in the last minute (latest {workers[0].seconds_ago:.0f}s ago).")
+    st.dataframe(pd.DataFrame([{"worker": w.worker_id, "last tick": f"{w.seconds_ago:.0f}s ago",
+                                "claimed": w.claimed, "advanced": w.advanced, "errors": w.errors,
+                                "last error": w.last_error or ""} for w in workers]),
+                 hide_index=True, width="stretch")

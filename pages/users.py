@@ -1,0 +1,80 @@
+"""Users (admin): invite, roles, deactivate and reactivate, reset passwords, revoke sessions."""
+import secrets
+
+import pandas as pd
+import streamlit as st
+
+from byte_core.access import ROLE_LABELS, ROLES
+from byte_core.auth.login import reset_password, revoke_sessions
+from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
+from pages._ui import ago, current_actor, db, guarded
+
+actor = current_actor()
+database = db()
+st.title("Users")
+if flash := st.session_state.pop("users_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+
+users = list_users(database, actor)
+st.dataframe(pd.DataFrame([{"email": u.email, "name": f"{u.first_name or ''} {u.last_name or ''}".strip(),
+                            "roles": ", ".join(ROLE_LABELS.get(r, r) for r in u.roles or []),
+                            "active": u.is_active, "last sign-in": ago(u.last_login_at) or "never"} for u in users]),
+             hide_index=True, width="stretch")
+
+
+@st.dialog("Confirm")
+def confirm(text: str, action, done: str) -> None:
+    st.markdown(text)
+    if st.button("Yes, go ahead", type="primary", key="users_confirm"):
+        with guarded():
+            action()
+            st.session_state["users_flash"] = done
+            st.rerun()
+
+
+with st.expander("Invite a user", icon=":material/person_add:"):
+    with st.form("invite", clear_on_submit=True):
+        email = st.text_input("Email")
+        a, b = st.columns(2)
+        first, last = a.text_input("First name"), b.text_input("Last name")
+        roles = st.multiselect("Roles", ROLES, default=["reviewer"], format_func=ROLE_LABELS.get)
+        if st.form_submit_button("Invite", type="primary"):
+            with guarded():
+                temporary = secrets.token_urlsafe(12)
+                user = add_user(database, actor, email, roles, password=temporary, first_name=first or None,
+                                last_name=last or None)
+                st.success(f"Invited {user.email}. Give them this one-time password and ask them to change it "
+                           f"under My account: `{temporary}`")
+
+by_email = {u.email: u for u in users}
+target = st.selectbox("Manage", list(by_email), key="users_target")
+user = by_email[target]
+st.caption(f"{'Active' if user.is_active else 'Deactivated'} · created {ago(user.created_at)}")
+with st.form("roles"):
+    chosen = st.multiselect("Roles", ROLES, default=[r for r in user.roles or [] if r in ROLES],
+                            format_func=ROLE_LABELS.get)
+    if st.form_submit_button("Save roles"):
+        with guarded():
+            set_roles(database, actor, user.email, chosen)
+            st.session_state["users_flash"] = f"Roles of {user.email} saved."
+            st.rerun()
+buttons = st.columns(3)
+if user.is_active and buttons[0].button("Deactivate", key="users_deactivate", icon=":material/block:"):
+    confirm(f"Deactivate **{user.email}**? They are signed out at once and cannot sign in again until reactivated.",
+            lambda: deactivate(database, actor, user.email), f"{user.email} deactivated.")
+if not user.is_active and buttons[0].button("Reactivate", key="users_reactivate"):
+    with guarded():
+        reactivate(database, actor, user.email)
+        st.session_state["users_flash"] = f"{user.email} reactivated."
+        st.rerun()
+if buttons[1].button("Revoke sessions", key="users_revoke", icon=":material/logout:"):
+    confirm(f"Sign **{user.email}** out everywhere?", lambda: revoke_sessions(database, actor, user.email),
+            f"Every session of {user.email} has ended.")
+with buttons[2].popover("Reset password", icon=":material/key:"):
+    with st.form("reset"):
+        new = st.text_input("New password (10+ characters)", type="password")
+        if st.form_submit_button("Reset"):
+            with guarded():
+                reset_password(database, actor, user.email, new)
+                st.session_state["users_flash"] = f"Password of {user.email} reset; their sessions have ended."
+                st.rerun()

@@ -1,0 +1,107 @@
+"""Workflows (admin): definitions with versions and running counts; edit, validate, save; diagram; history."""
+import json
+
+import pandas as pd
+import streamlit as st
+
+from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
+from byte_core.workflow.definition import parse_definition
+from byte_core.workflow.definitions import find_definition, list_definitions, list_versions, save_definition, set_active
+from pages._ui import current_actor, db, empty_state, guarded
+
+NEW = "➕ New definition"
+TEMPLATE = {"name": "New workflow", "description": "", "variables": {},
+            "phases": [{"id": "intake", "name": "Intake", "order": 1}],
+            "steps": [{"id": "step_1", "order": 1, "phase_id": "intake", "type": "trigger", "name": "Start",
+                       "config": {"trigger_type": "manual"}},
+                      {"id": "step_2", "order": 2, "phase_id": "intake", "type": "end", "name": "Done",
+                       "config": {"outcome": "completed"}}]}
+actor = current_actor()
+database = db()
+st.title("Workflows")
+if flash := st.session_state.pop("wf_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+
+definitions = list_definitions(database, actor)
+if definitions:
+    st.dataframe(pd.DataFrame([{"name": d.name, "version": d.version, "active": d.is_active, "running": d.running,
+                                "all executions": d.total, "description": d.description or ""} for d in definitions]),
+                 hide_index=True, width="stretch")
+else:
+    empty_state("No workflow definitions yet. Choose “New definition” below, or import one with "
+                "`byte workflow import FILE`.")
+
+names = [d.name for d in definitions]
+if pending := st.session_state.pop("wf_pending_choice", None):
+    st.session_state["wf_choice"] = pending  # before the widget exists: Streamlit forbids changing it after
+choice = st.selectbox("Edit", names + [NEW], key="wf_choice")
+row = None if choice == NEW else find_definition(database, actor, choice)
+summary = next((d for d in definitions if d.name == choice), None)
+source = pretty(row) if row is not None else json.dumps(TEMPLATE, indent=2)
+editor_key = f"wf_text_{choice}_{row.version if row else 0}"
+
+edit_tab, diagram_tab, history_tab = st.tabs(["Definition", "Diagram", "Version history"])
+with edit_tab:
+    if row is not None:
+        status = "active" if row.is_active else "inactive"
+        st.caption(f"Version {row.version} · {status} · {summary.running if summary else 0} running")
+        toggle = "Deactivate" if row.is_active else "Activate"
+        if st.button(toggle, key="wf_toggle"):
+            with guarded():
+                set_active(database, actor, row.name, not row.is_active)
+                st.session_state["wf_flash"] = f"{row.name} {toggle.lower()}d."
+                st.rerun()
+    text = st.text_area("Definition JSON", source, height=460, key=editor_key,
+                        help="Phases and steps as in `byte workflow import`. Saving a change creates a new version; "
+                             "running executions stay on the version they started with.")
+    data, errors = parse_text(text)
+    validate, save = st.columns([1, 1])
+    if validate.button("Validate", key="wf_validate"):
+        if errors:
+            st.error(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found:")
+            st.dataframe(pd.DataFrame([{"step": e.step_id or "(definition)", "field": e.field, "problem": e.message}
+                                       for e in errors]), hide_index=True, width="stretch")
+        else:
+            st.success("Valid: every step, branch and template checks out.")
+    if row is not None and row.version and summary and summary.running:
+        pinned = running_by_step(database, actor, row.id, row.version)
+        st.caption("Running executions stay on version " f"{row.version}: " +
+                   ", ".join(f"{step}: {count}" for step, count in sorted(pinned.items())))
+    if save.button("Save", type="primary", key="wf_save"):
+        if errors:
+            st.error("Not saved. Fix these first:")
+            st.dataframe(pd.DataFrame([{"step": e.step_id or "(definition)", "field": e.field, "problem": e.message}
+                                       for e in errors]), hide_index=True, width="stretch")
+        else:
+            with guarded():
+                result = save_definition(database, actor, data)
+                if not result.changed:
+                    st.info("No changes to save.")
+                else:
+                    st.session_state["wf_flash"] = (f"Saved {result.name} as version {result.version}."
+                                                    if not result.created else f"Created {result.name}.")
+                    st.session_state["wf_pending_choice"] = result.name
+                    st.rerun()
+
+with diagram_tab:
+    if data is not None and not errors:
+        running = running_by_step(database, actor, row.id, row.version) if row is not None else {}
+        st.graphviz_chart(to_dot(parse_definition(data), running), width="stretch")
+    else:
+        empty_state("The diagram appears once the definition is valid.")
+
+with history_tab:
+    if row is None:
+        empty_state("A new definition has no history yet.")
+    else:
+        versions = list_versions(database, actor, row.id)
+        st.dataframe(pd.DataFrame([{"version": v.version, "saved": v.created_at.strftime("%Y-%m-%d %H:%M"),
+                                    "by": v.created_by or "system"} for v in versions]),
+                     hide_index=True, width="stretch")
+        if len(versions) > 1:
+            numbers = [v.version for v in versions]
+            a, b = st.columns(2)
+            newer = a.selectbox("Compare version", numbers, index=0, key="wf_newer")
+            older = b.selectbox("with version", numbers, index=1, key="wf_older")
+            by_number = {v.version: v for v in versions}
+            st.code(version_diff(by_number[older], by_number[newer], f"v{older}", f"v{newer}"), language="diff")
