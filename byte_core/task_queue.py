@@ -56,14 +56,20 @@ def queue_names(actor: Actor) -> list[str]:
     return [MINE, *roles]
 
 
-def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", offset: int = 0,
-               limit: int = 25) -> QueuePage:
+def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
+               offset: int = 0, limit: int = 25) -> QueuePage:
+    """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too)."""
     if queue not in queue_names(actor):
         raise InvalidInput(f"you cannot open the {queue!r} queue")
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     where = [Task.status.in_(OPEN)]
-    where.append(Task.assigned_to == actor.user_id if queue == MINE else Task.assigned_role == queue)
+    if queue == MINE:
+        where.append(Task.assigned_to == actor.user_id)
+    else:
+        where.append(Task.assigned_role == queue)
+        if not include_claimed:
+            where.append(Task.assigned_to.is_(None))
     with db.session(actor.org_id) as session:
         total = session.scalar(select(func.count()).select_from(Task).where(*where))
         query = (select(Task, User.email, Contact.first_name, Contact.last_name, WorkflowDefinition.name)

@@ -17,11 +17,12 @@ queue = top[0].segmented_control("Queue", queues, default=MINE, key="tq_queue",
                                  format_func=lambda q: "My tasks" if q == MINE else f"{q.title()} queue")
 queue = queue or MINE
 sort = top[1].selectbox("Sort by", list(SORTS), key="tq_sort")
+claimed_too = queue != MINE and st.toggle("Show tasks already claimed", key="tq_claimed")
 
 with guarded():
-    total = task_queue(database, actor, queue, limit=0).total
+    total = task_queue(database, actor, queue, include_claimed=claimed_too, limit=0).total
     offset, limit = paginate(total, PAGE_SIZE, key=f"tq_page_{queue}")
-    rows = task_queue(database, actor, queue, sort=sort, offset=offset, limit=limit).rows
+    rows = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, offset=offset, limit=limit).rows
 
 
 def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
 @st.fragment(run_every="30s")
 def live_table() -> None:
     """Refreshes on its own every 30 s; the comment being typed elsewhere on the page is untouched."""
-    fresh = task_queue(database, actor, queue, sort=sort, offset=offset, limit=limit)
+    fresh = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, offset=offset, limit=limit)
     if not fresh.rows:
         empty_state("Nothing here. " + ("Claim a task from one of your role queues above."
                                         if queue == MINE else "This queue is clear."))

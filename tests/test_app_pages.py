@@ -97,3 +97,67 @@ def demo_actors(database):
     from datetime import datetime, timezone
 
     return [session_still_valid(database, email, datetime.now(timezone.utc)) for email, *_ in DEMO_USERS]
+
+
+def test_admin_sees_every_validation_error_then_saves_a_new_version(demo):
+    import json
+
+    at = open_page(signed_in("admin"), "workflows.py")
+    at.selectbox(key="wf_choice").select("Volunteer Background Check").run()
+    area = next(t for t in at.text_area if t.label == "Definition JSON")
+    data = json.loads(area.value)
+    broken = json.loads(area.value)
+    broken["steps"][1]["type"] = "teleport"
+    broken["steps"].append(dict(broken["steps"][0], id=broken["steps"][0]["id"]))
+    area.input(json.dumps(broken)).run()
+    at.button(key="wf_validate").click().run()
+    problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert {"step", "field", "problem"} <= set(problems.columns)
+    assert broken["steps"][1]["id"] in set(problems["step"]) and "type" in set(problems["field"])
+    assert any("duplicate" in p for p in problems["problem"])
+    at.button(key="wf_save").click().run()
+    assert any(e.value.startswith("Not saved") for e in at.error)
+
+    data["description"] = "Checked before volunteers start (edited in a test)"
+    area = next(t for t in at.text_area if t.label == "Definition JSON")
+    area.input(json.dumps(data)).run()
+    at.button(key="wf_save").click().run()
+    assert not at.exception
+    assert any("as version" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_reviewer_claims_a_task_from_the_role_queue(demo, database):
+    from byte_core.task_queue import task_queue
+
+    at = open_page(signed_in("reviewer"), "tasks.py")
+    at.segmented_control(key="tq_queue").set_value("reviewer").run()
+    assert not at.exception
+    task_id = at.selectbox(key="tq_focus").value
+    at.button(key="tq_claim").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    reviewer = next(a for a in demo_actors(database) if a.roles == frozenset({"reviewer"}))
+    mine = task_queue(database, reviewer, "mine", limit=500).rows
+    assert task_id in {r.id for r in mine}
+    title = next(r.title for r in mine if r.id == task_id)
+    at.segmented_control(key="tq_queue").set_value("mine").run()
+    assert title in set(at.dataframe[0].value["title"])
+
+
+def test_contact_is_created_with_validation_and_found_by_search(demo):
+    at = open_page(signed_in("hr"), "contacts.py")
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["First name *"].input("Ada")
+    form_inputs["Last name *"].input("Lovelace")
+    form_inputs["Email"].input("not-an-email")
+    submit = next(b for b in at.button if b.label == "Create contact")
+    submit.click().run()
+    assert any("email 'not-an-email' is not valid" in e.value for e in at.error), [e.value for e in at.error]
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["First name *"].input("Ada")
+    form_inputs["Last name *"].input("Lovelace")
+    form_inputs["Email"].input("ada.lovelace@example.org")
+    form_inputs["Tags (comma separated)"].input("vip, math")
+    next(b for b in at.button if b.label == "Create contact").click().run()
+    assert any("Saved Ada Lovelace" in s.value for s in at.success)
+    at.text_input(key="contacts_q").input("lovelace").run()
+    assert list(at.dataframe[0].value["email"]) == ["ada.lovelace@example.org"]
