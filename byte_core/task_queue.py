@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from .access import Actor
 from .db import Database
@@ -57,8 +57,9 @@ def queue_names(actor: Actor) -> list[str]:
 
 
 def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
-               offset: int = 0, limit: int = 25) -> QueuePage:
-    """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too)."""
+               search: str = "", offset: int = 0, limit: int = 25) -> QueuePage:
+    """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too);
+    `search` narrows it to tasks whose title or contact name contains the text."""
     if queue not in queue_names(actor):
         raise InvalidInput(f"you cannot open the {queue!r} queue")
     if sort not in SORTS:
@@ -70,6 +71,10 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         where.append(Task.assigned_role == queue)
         if not include_claimed:
             where.append(Task.assigned_to.is_(None))
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
+            select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
     with db.session(actor.org_id) as session:
         total = session.scalar(select(func.count()).select_from(Task).where(*where))
         query = (select(Task, User.email, Contact.first_name, Contact.last_name, WorkflowDefinition.name)

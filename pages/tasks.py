@@ -10,6 +10,8 @@ PAGE_SIZE = 25
 actor = current_actor()
 database = db()
 st.title("Task queue")
+if flash := st.session_state.pop("tq_flash", None):
+    st.success(flash, icon=":material/check_circle:")
 
 queues = queue_names(actor)
 top = st.columns([3, 1])
@@ -17,12 +19,14 @@ queue = top[0].segmented_control("Queue", queues, default=MINE, key="tq_queue",
                                  format_func=lambda q: "My tasks" if q == MINE else f"{q.title()} queue")
 queue = queue or MINE
 sort = top[1].selectbox("Sort by", list(SORTS), key="tq_sort")
-claimed_too = queue != MINE and st.toggle("Show tasks already claimed", key="tq_claimed")
+filters = st.columns([3, 1])
+search = filters[0].text_input("Find", key="tq_search", placeholder="Title or contact name")
+claimed_too = queue != MINE and filters[1].toggle("Show tasks already claimed", key="tq_claimed")
 
 with guarded():
-    total = task_queue(database, actor, queue, include_claimed=claimed_too, limit=0).total
+    total = task_queue(database, actor, queue, include_claimed=claimed_too, search=search, limit=0).total
     offset, limit = paginate(total, PAGE_SIZE, key=f"tq_page_{queue}")
-    rows = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, offset=offset, limit=limit).rows
+    rows = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, search=search, offset=offset, limit=limit).rows
 
 
 def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
@@ -36,7 +40,7 @@ def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
 @st.fragment(run_every="30s")
 def live_table() -> None:
     """Refreshes on its own every 30 s; the comment being typed elsewhere on the page is untouched."""
-    fresh = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, offset=offset, limit=limit)
+    fresh = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, search=search, offset=offset, limit=limit)
     if not fresh.rows:
         empty_state("Nothing here. " + ("Claim a task from one of your role queues above."
                                         if queue == MINE else "This queue is clear."))
@@ -77,9 +81,6 @@ def complete(row: QueueRow) -> None:
             st.session_state["tq_flash"] = f"Completed: {row.title}."
             st.rerun()
 
-
-if flash := st.session_state.pop("tq_flash", None):
-    st.success(flash, icon=":material/check_circle:")
 
 by_id = {r.id: r for r in rows}
 left, right = st.columns([1, 1])

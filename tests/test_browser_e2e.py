@@ -1,0 +1,226 @@
+"""End to end in Debian's Chromium: the real Streamlit server and a real scheduler process on the test
+database, one persona per test doing their core job. Screenshots land in docs/screenshots/ (the README
+shows them)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from byte_core.access import Actor
+from byte_core.demo import DEMO_USERS, seed_demo
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "screenshots"
+PASSWORDS = {roles[0]: (email, password) for email, roles, password, *_ in DEMO_USERS}
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by scripts/test.sh")
+if not Path(CHROMIUM).exists():  # scripts/test.sh installs it; failing loudly beats skipping quietly
+    raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test.sh does)")
+sync_api.expect.set_options(timeout=20_000)  # first page loads import pandas and plotly on a 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, seconds: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.fixture(scope="module")
+def demo(database):
+    return seed_demo(database, password_rounds=4)
+
+
+@pytest.fixture(scope="module")
+def live_app(database, demo, tmp_path_factory):
+    """`streamlit run app.py` and `byte scheduler run`, both on the test database (DATABASE_URL mode)."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=database.owner_url, BYTE_COOKIE_KEY=uuid.uuid4().hex,
+               PYTHONUNBUFFERED="1")
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=open(logs / "streamlit.log", "wb"), stderr=subprocess.STDOUT)
+    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler", "run"], cwd=ROOT, env=env,
+                                 stdout=open(logs / "scheduler.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in (server, scheduler):
+            process.terminate()
+        for process in (server, scheduler):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def sign_in(page, base: str, role: str) -> None:
+    email, password = PASSWORDS[role]
+    page.goto(base)
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    sync_api.expect(page.get_by_text("Welcome,")).to_be_visible()
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    sync_api.expect(page.get_by_role("heading", name=title).first).to_be_visible()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(500)  # let charts finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the current run and dropped the previous run's elements."""
+    page.wait_for_timeout(400)
+    sync_api.expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    sync_api.expect(page.locator('[data-stale="true"]')).to_have_count(0)
+
+
+def _reviewer_approval(database, org_id: str) -> tuple[uuid.UUID, str]:
+    """A Client Onboarding execution waiting on the reviewer's 'Documents complete?' approval."""
+    from byte_core.contacts import save_contact
+    from byte_core.workflow.runner import drain_org
+    from byte_core.workflow.service import complete_task, start_execution
+    from byte_core.task_queue import task_queue
+
+    system = Actor.system(org_id, label="e2e")
+    name = f"Zoe E2e{uuid.uuid4().hex[:6]}"
+    contact = save_contact(database, system, {"first_name": name.split()[0], "last_name": name.split()[1],
+                                              "email": f"{name.split()[1].lower()}@example.org"})
+    execution = start_execution(database, system, "Client Onboarding", str(contact.id))
+    call = next(r for r in task_queue(database, system, "hr", limit=1000).rows if r.contact == name)
+    complete_task(database, system, call.id, outcome="completed")
+    drain_org(database, org_id)
+    return execution.id, name
+
+
+def test_reviewer_approves_and_the_execution_moves_on(database, demo, live_app, page):
+    from byte_core.workflow.inspect import get_execution
+
+    org_id = demo.org_id
+    execution_id, name = _reviewer_approval(database, org_id)
+    assert get_execution(database, Actor.system(org_id), execution_id).execution.current_step_id == "docs"
+
+    sign_in(page, live_app, "reviewer")
+    shot(page, "home-reviewer")
+    open_page(page, "Task queue")
+    page.get_by_test_id("stButtonGroup").get_by_text("Reviewer queue", exact=True).click()
+    settle(page)
+    page.get_by_role("textbox", name="Find").fill(name)
+    page.get_by_role("textbox", name="Find").press("Enter")
+    sync_api.expect(page.locator(f'input[aria-label="Task"][value*="{name}"]')).to_have_count(1)
+    settle(page)
+    shot(page, "task-queue")
+    page.get_by_role("button", name="Complete").first.click()
+    dialog = page.get_by_role("dialog")
+    sync_api.expect(dialog).to_be_visible()
+    dialog.get_by_label("Comment").fill("All documents present (e2e).")
+    shot(page, "approval-dialog")
+    dialog.get_by_role("button", name="Confirm: Complete").click()
+    sync_api.expect(page.get_by_text("The workflow moves on")).to_be_visible()
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        detail = get_execution(database, Actor.system(org_id), execution_id)
+        if detail.execution.current_step_id != "docs":
+            break
+        time.sleep(0.2)
+    assert detail.execution.current_step_id != "docs", "the scheduler did not move the execution on"
+    decision = next(t for t in detail.tasks if t.task_type == "approval")
+    assert decision.outcome == "approved" and decision.outcome_comment == "All documents present (e2e)."
+
+
+def test_admin_sees_errors_for_an_invalid_definition_then_saves_a_version(database, demo, live_app, page):
+    from byte_core.workflow.definitions import find_definition
+
+    before = find_definition(database, Actor.system(demo.org_id), "Volunteer Background Check").version
+    sign_in(page, live_app, "admin")
+    open_page(page, "Workflows")
+    page.get_by_test_id("stSelectbox").filter(has_text="Edit").first.click()
+    page.keyboard.type("Volunteer")
+    page.keyboard.press("Enter")
+    sync_api.expect(page.get_by_role("textbox", name="Definition JSON").filter(
+        has_text="Volunteer Background Check")).to_have_count(1)
+    settle(page)
+    area = page.get_by_role("textbox", name="Definition JSON")
+    valid = json.loads(area.input_value())
+    broken = json.loads(area.input_value())
+    broken["steps"][1]["type"] = "teleport"
+    broken["steps"][2]["config"]["task_from_step"] = "nowhere"
+    area.fill(json.dumps(broken, indent=2))
+    area.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Validate").click()
+    sync_api.expect(page.get_by_text("problems found")).to_be_visible()
+    shot(page, "workflow-errors")
+
+    valid["description"] = f"Edited in the browser test {uuid.uuid4().hex[:6]}"
+    area.fill(json.dumps(valid, indent=2))
+    area.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Save", exact=True).click()
+    sync_api.expect(page.get_by_text(f"as version {before + 1}")).to_be_visible()
+    page.get_by_role("tab", name="Diagram").click()
+    sync_api.expect(page.get_by_test_id("stGraphVizChart")).to_be_visible()
+    shot(page, "workflow-diagram")
+    assert find_definition(database, Actor.system(demo.org_id), "Volunteer Background Check").version == before + 1
+
+
+def test_manager_sees_every_chart_render(demo, live_app, page):
+    sign_in(page, live_app, "manager")
+    shot(page, "home-manager")
+    open_page(page, "Analytics")
+    settle(page)
+    charts = page.get_by_test_id("stPlotlyChart")
+    sync_api.expect(charts.first).to_be_visible()
+    assert charts.count() >= 5
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "analytics")
