@@ -86,7 +86,7 @@ with edit_tab:
 with diagram_tab:
     if data is not None and not errors:
         running = running_by_step(database, actor, row.id, row.version) if row is not None else {}
-        st.graphviz_chart(to_dot(parse_definition(data), running), width="stretch")
+        st.graphviz_chart(to_dot(parse_definition(data), running))
     else:
         empty_state("The diagram appears once the definition is valid.")
 
