@@ -6,6 +6,7 @@ the submission and nothing is lost.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,7 +93,8 @@ def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_ke
         session.flush()
         activity.record(session, entity_type="formstack_config", entity_id=config.id, action="intake_configured",
                         details={"changed": changed, "form_id": form_id})  # secrets are never logged
-        return config
+    forget_endpoint_cache()  # this server applies new secrets at once; others within ENDPOINT_CACHE_SECONDS
+    return config
 
 
 def mask(secret: str | None) -> str:
@@ -108,42 +110,74 @@ def endpoint_path(db: Database, actor: Actor) -> str:
 
 
 # --- receiving (the HTTP handler calls this) -----------------------------------------------------------------------
-def receive_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
-    """Verify and store one delivery. Never raises for bad input: every outcome is a status and a reason."""
+ENDPOINT_CACHE_SECONDS = 5.0
+_endpoints: dict[str, tuple[float, str | None, VerificationSettings | None]] = {}
+
+
+def _endpoint(db: Database, token: str) -> tuple[str | None, VerificationSettings | None]:
+    """The org and its verification settings for a token, cached a few seconds: a burst of deliveries
+    costs one lookup, and a changed secret applies within ENDPOINT_CACHE_SECONDS."""
+    now = time.monotonic()
+    cached = _endpoints.get(token)
+    if cached and now - cached[0] < ENDPOINT_CACHE_SECONDS:
+        return cached[1], cached[2]
     with db.session(None) as session:
         org_id = session.scalar(select(Organization.id).where(Organization.intake_token == token))
-    if org_id is None:
+    settings = None
+    if org_id is not None:
+        with db.session(org_id) as session:
+            config = session.scalar(select(FormstackConfig))
+            settings = VerificationSettings(
+                hmac_key=config.webhook_secret if config else None,
+                handshake_key=config.handshake_key if config else None,
+                signature_header=(config.signature_header if config else None) or "X-FS-Signature")
+    if len(_endpoints) > 10_000:  # unknown tokens from a scanner must not grow this forever
+        _endpoints.clear()
+    _endpoints[token] = (now, org_id, settings)
+    return org_id, settings
+
+
+def forget_endpoint_cache() -> None:
+    _endpoints.clear()
+
+
+def receive_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
+    """Verify and store one delivery. Never raises for bad input: every outcome is a status and a reason."""
+    org_id, settings = _endpoint(db, token)
+    if org_id is None or settings is None:
         return Receipt(404, {"ok": False, "reason": "unknown_endpoint", "message": "no intake endpoint at this URL"})
+    try:
+        delivery = receive(body, headers, settings)
+    except WebhookRejected as rejected:
+        return Receipt(rejected.status, {"ok": False, "reason": rejected.reason, "message": str(rejected)})
     with db.session(org_id) as session:
-        config = session.scalar(select(FormstackConfig))
-        settings = VerificationSettings(
-            hmac_key=config.webhook_secret if config else None,
-            handshake_key=config.handshake_key if config else None,
-            signature_header=(config.signature_header if config else None) or "X-FS-Signature")
-        try:
-            delivery = receive(body, headers, settings)
-        except WebhookRejected as rejected:
-            return Receipt(rejected.status, {"ok": False, "reason": rejected.reason, "message": str(rejected)})
         stored = _store(session, org_id, delivery)
-        if stored["duplicate"]:
-            return Receipt(200, {"ok": True, "duplicate": True, "submission": stored["id"]})
-        wake(session)
-    return Receipt(200, {"ok": True, "duplicate": False, "submission": stored["id"]})
+    return Receipt(200, {"ok": True, "duplicate": stored["duplicate"], "submission": stored["id"]})
 
 
-def _store(session: Session, org_id: str, delivery: ParsedDelivery) -> dict[str, Any]:
-    """Insert once per (org, UniqueID); a repeat only counts itself. One statement, race-free."""
-    row = session.execute(text("""
+STORE = text("""
+    WITH stored AS (
         INSERT INTO formstack_submissions (org_id, form_id, submission_id, raw_payload, last_received_at)
         VALUES (:org, :form, :sub, CAST(:payload AS jsonb), now())
         ON CONFLICT (org_id, submission_id) DO UPDATE
           SET duplicate_count = formstack_submissions.duplicate_count + 1, last_received_at = now()
-        RETURNING id, (xmax = 0) AS inserted"""), {
-        "org": org_id, "form": delivery.form_id, "sub": delivery.unique_id,
-        "payload": _json(delivery.payload)}).one()
-    if row.inserted:
-        activity.record(session, entity_type="formstack_submission", entity_id=row.id, action="submission_received",
-                        details={"form_id": delivery.form_id, "unique_id": delivery.unique_id})
+        RETURNING id, (xmax = 0) AS inserted),
+    audited AS (
+        INSERT INTO activity_log (org_id, entity_type, entity_id, action, details)
+        SELECT :org, 'formstack_submission', id, 'submission_received', CAST(:details AS jsonb)
+        FROM stored WHERE inserted)
+    SELECT id, inserted, CASE WHEN inserted THEN pg_notify(:channel, :org) END AS woken FROM stored""")
+
+
+def _store(session: Session, org_id: str, delivery: ParsedDelivery) -> dict[str, Any]:
+    """Insert once per (org, UniqueID) with its audit row and the scheduler's wake-up; a repeat only counts
+    itself. One statement, race-free, one round trip."""
+    from ..workflow.runner import WAKE_CHANNEL
+
+    row = session.execute(STORE, {
+        "org": org_id, "form": delivery.form_id, "sub": delivery.unique_id, "payload": _json(delivery.payload),
+        "details": _json({"form_id": delivery.form_id, "unique_id": delivery.unique_id}),
+        "channel": WAKE_CHANNEL}).one()
     return {"id": str(row.id), "duplicate": not row.inserted}
 
 
