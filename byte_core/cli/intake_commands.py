@@ -86,3 +86,18 @@ def reprocess_command(submission_ids, all_failed: bool, org_slug: str | None, as
     db = migrated_database()
     count = reprocess(db, actor_for(db, org_slug), list(submission_ids), all_failed=all_failed)
     emit({"queued": count}, as_json, f"{count} submissions queued for processing")
+
+
+@intake_group.command("serve")
+@click.option("--port", type=click.IntRange(1, 65535), default=8502, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes sharing the port.")
+def serve_command(port: int, address: str, workers: int) -> None:
+    """Serve only the /api/intake endpoint, without Streamlit: for more deliveries per second than the
+    dashboard's own server takes. Same handler, same database, same URL path."""
+    import uvicorn
+
+    migrated_database()
+    uvicorn.run("byte_core.intake.http:standalone_app", factory=True, host=address, port=port, workers=workers,
+                log_level="warning", access_log=False)

@@ -52,3 +52,13 @@ async def intake_endpoint(request: Request) -> JSONResponse:
 
 
 routes = [Route(PATH, intake_endpoint, methods=["POST"])]
+
+
+def standalone_app():
+    """The same routes without Streamlit, for `byte intake serve` (several worker processes, one port)."""
+    from starlette.applications import Starlette
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[*routes, Route("/api/health", health, methods=["GET"])])
