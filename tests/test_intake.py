@@ -5,7 +5,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -195,3 +195,37 @@ def test_inactive_workflow_fails_readably(database, actor, client, intake):
     process_pending(database, actor.org_id)
     [row] = stored(database, actor.org_id)
     assert row.processed is False and "inactive" in row.error
+
+
+def test_group_commit_counts_repeats_inside_one_batch_like_separate_deliveries(database, actor, intake):
+    from byte_core.intake.webhook import ParsedDelivery
+    from byte_core.intake.writer import store_batch
+
+    def delivery(unique: str) -> ParsedDelivery:
+        return ParsedDelivery(form_id="555", unique_id=unique, payload={"FormID": "555", "UniqueID": unique})
+
+    answers = store_batch(database, actor.org_id, [delivery("a"), delivery("b"), delivery("a"), delivery("a")])
+    assert [a.duplicate for a in answers] == [False, False, True, True]
+    assert answers[0].id == answers[2].id == answers[3].id != answers[1].id
+    again = store_batch(database, actor.org_id, [delivery("a")])
+    assert again[0].duplicate and again[0].id == answers[0].id
+    with database.session(actor.org_id) as session:
+        counts = dict(session.execute(text(
+            "SELECT submission_id, duplicate_count FROM formstack_submissions WHERE form_id = '555'")).all())
+        audited = session.scalar(text("SELECT count(*) FROM activity_log WHERE action = 'submission_received' "
+                                      "AND details->>'form_id' = '555'"))
+    assert counts == {"a": 3, "b": 0} and audited == 2
+
+
+def test_concurrent_posts_through_the_writer_are_stored_once_each(database, actor, client, intake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    deliveries = [fields(f"c{i % 40}", FormID="556") for i in range(120)]
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(lambda data: post_form(client, intake, data), deliveries))
+    assert all(r.status_code == 200 for r in responses)
+    assert sum(not r.json()["duplicate"] for r in responses) == 40
+    with database.session(actor.org_id) as session:
+        rows, repeats = session.execute(text(
+            "SELECT count(*), sum(duplicate_count) FROM formstack_submissions WHERE form_id = '556'")).one()
+    assert (rows, repeats) == (40, 80)

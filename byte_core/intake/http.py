@@ -3,6 +3,7 @@ movable to any ASGI server unchanged. The handler only reads the body and answer
 `service.receive_delivery`."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +35,8 @@ def _too_large() -> JSONResponse:
 
 async def intake_endpoint(request: Request) -> JSONResponse:
     from ..db import get_database
-    from .service import receive_delivery
+    from .service import Receipt, accepted, check_delivery, endpoint_is_cached
+    from .writer import batch_writer
 
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -42,12 +44,22 @@ async def intake_endpoint(request: Request) -> JSONResponse:
     body = await _read_limited(request)
     if body is None:
         return _too_large()
+    database = get_database()
+    token, headers = request.path_params["token"], dict(request.headers)
     try:
-        receipt = await run_in_threadpool(receive_delivery, get_database(), request.path_params["token"], body,
-                                          dict(request.headers))
+        if endpoint_is_cached(token):  # the usual case: no database work before the store
+            checked = check_delivery(database, token, body, headers)
+        else:
+            checked = await run_in_threadpool(check_delivery, database, token, body, headers)
+        if isinstance(checked, Receipt):
+            return JSONResponse(checked.body, status_code=checked.status)
+        org_id, delivery = checked
+        # Acknowledged only once committed: the writer stores what arrived meanwhile in one transaction.
+        stored = await asyncio.wrap_future(batch_writer(database).submit(org_id, delivery))
     except Exception:  # noqa: BLE001 - Formstack retries on 5xx, and the server must stay up
         log.exception("intake failed")
         return JSONResponse({"ok": False, "reason": "internal_error", "message": "try again later"}, status_code=503)
+    receipt = accepted(stored)
     return JSONResponse(receipt.body, status_code=receipt.status)
 
 

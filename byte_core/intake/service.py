@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .. import activity
@@ -141,44 +141,37 @@ def forget_endpoint_cache() -> None:
     _endpoints.clear()
 
 
-def receive_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
-    """Verify and store one delivery. Never raises for bad input: every outcome is a status and a reason."""
+def check_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, str]
+                   ) -> tuple[str, ParsedDelivery] | Receipt:
+    """The org and the verified delivery, or the refusal to send back (404, 400, 401, 413)."""
     org_id, settings = _endpoint(db, token)
     if org_id is None or settings is None:
         return Receipt(404, {"ok": False, "reason": "unknown_endpoint", "message": "no intake endpoint at this URL"})
     try:
-        delivery = receive(body, headers, settings)
+        return org_id, receive(body, headers, settings)
     except WebhookRejected as rejected:
         return Receipt(rejected.status, {"ok": False, "reason": rejected.reason, "message": str(rejected)})
-    with db.session(org_id) as session:
-        stored = _store(session, org_id, delivery)
-    return Receipt(200, {"ok": True, "duplicate": stored["duplicate"], "submission": stored["id"]})
 
 
-STORE = text("""
-    WITH stored AS (
-        INSERT INTO formstack_submissions (org_id, form_id, submission_id, raw_payload, last_received_at)
-        VALUES (:org, :form, :sub, CAST(:payload AS jsonb), now())
-        ON CONFLICT (org_id, submission_id) DO UPDATE
-          SET duplicate_count = formstack_submissions.duplicate_count + 1, last_received_at = now()
-        RETURNING id, (xmax = 0) AS inserted),
-    audited AS (
-        INSERT INTO activity_log (org_id, entity_type, entity_id, action, details)
-        SELECT :org, 'formstack_submission', id, 'submission_received', CAST(:details AS jsonb)
-        FROM stored WHERE inserted)
-    SELECT id, inserted, CASE WHEN inserted THEN pg_notify(:channel, :org) END AS woken FROM stored""")
+def endpoint_is_cached(token: str) -> bool:
+    cached = _endpoints.get(token)
+    return bool(cached) and time.monotonic() - cached[0] < ENDPOINT_CACHE_SECONDS
 
 
-def _store(session: Session, org_id: str, delivery: ParsedDelivery) -> dict[str, Any]:
-    """Insert once per (org, UniqueID) with its audit row and the scheduler's wake-up; a repeat only counts
-    itself. One statement, race-free, one round trip."""
-    from ..workflow.runner import WAKE_CHANNEL
+def accepted(stored) -> Receipt:
+    return Receipt(200, {"ok": True, "duplicate": stored.duplicate, "submission": stored.id})
 
-    row = session.execute(STORE, {
-        "org": org_id, "form": delivery.form_id, "sub": delivery.unique_id, "payload": _json(delivery.payload),
-        "details": _json({"form_id": delivery.form_id, "unique_id": delivery.unique_id}),
-        "channel": WAKE_CHANNEL}).one()
-    return {"id": str(row.id), "duplicate": not row.inserted}
+
+def receive_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
+    """Verify and store one delivery (its own transaction). Never raises for bad input: every outcome is a
+    status and a reason. The HTTP endpoint does the same through the group-committing writer."""
+    from .writer import store_batch
+
+    checked = check_delivery(db, token, body, headers)
+    if isinstance(checked, Receipt):
+        return checked
+    org_id, delivery = checked
+    return accepted(store_batch(db, org_id, [delivery])[0])
 
 
 def _json(value: Any) -> str:
