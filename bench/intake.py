@@ -1,6 +1,6 @@
 """Intake figures (issue [4/4]): signed Formstack deliveries posted concurrently at the running server.
 
-    python bench/intake.py [--deliveries 6000] [--duplicates 0.2] [--concurrency 48]
+    python bench/intake.py [--deliveries 6000] [--duplicates 0.2] [--concurrency 96] [--standalone WORKERS]
 
 Starts a fresh embedded PostgreSQL and `streamlit run app.py` on a free loopback port, posts
 HMAC-signed urlencoded deliveries (a share of them repeats of earlier UniqueIDs, as Formstack
@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deliveries", type=int, default=6000)
     parser.add_argument("--duplicates", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=48)
+    parser.add_argument("--concurrency", type=int, default=96)
     parser.add_argument("--standalone", type=int, default=0, metavar="WORKERS",
                         help="post to `byte intake serve --workers N` instead of the Streamlit server")
     args = parser.parse_args()
