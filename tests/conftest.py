@@ -47,3 +47,32 @@ def org(database):
 @pytest.fixture
 def actor(org) -> Actor:
     return Actor.system(org.id, label="test")
+
+
+@pytest.fixture
+def fresh_database(database):
+    """A new, empty, migrated database on the same server, for tests that need a pristine demo org
+    (other test modules add to the shared one). Dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from byte_core.embedded import OWNER_ROLE, SUPERUSER
+
+    name = f"byte_fresh_{uuid.uuid4().hex[:8]}"
+    server = EmbeddedServer(database.settings.data_dir)
+    admin = create_engine(make_url(server.url(SUPERUSER)).set(database="postgres", drivername="postgresql+psycopg"),
+                          isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+    url = make_url(database.owner_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(data_dir=database.settings.data_dir, database_url=url, app_database_url=None)
+    fresh = db_module.build_database(settings, start_embedded=False)
+    db_module.migrate(fresh)
+    yield fresh
+    fresh.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -7,7 +7,8 @@ from byte_core.demo import DEMO_CONTACTS, DEMO_USERS, seed_demo
 from byte_core.models import Contact, Task, User, WorkflowExecution
 
 
-def test_demo_seed_is_complete_consistent_and_idempotent(database):
+def test_demo_seed_is_complete_consistent_and_idempotent(fresh_database):
+    database = fresh_database
     first = seed_demo(database, password_rounds=4)
     assert first.contacts_created == DEMO_CONTACTS and len(first.users_created) == len(DEMO_USERS)
     assert len(first.definitions_created) == 3 and first.executions_created > 100
