@@ -60,7 +60,7 @@ def test_every_page_of_each_role_renders(demo, role):
 
     at = signed_in(role)
     allowed = pages_for(frozenset({role}))
-    # PENDING assert {p.file for p in allowed} == {p.file for p in PAGES if role in p.roles}
+    assert {p.file for p in allowed} == {p.file for p in PAGES if role in p.roles}
     for spec in allowed:
         open_page(at, spec.file)
         assert at.title, spec.file

@@ -100,6 +100,11 @@ def page(browser):
 def sign_in(page, base: str, role: str) -> None:
     email, password = PASSWORDS[role]
     page.goto(base)
+    # The cookie component loads in an iframe and reruns the script once; a click before that rerun
+    # would be superseded by it (a person is never that fast).
+    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.wait_for_timeout(1500)
+    settle(page)
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
