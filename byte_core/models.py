@@ -169,6 +169,8 @@ class WorkflowExecution(Base):
         Index("idx_workflow_executions_definition", "workflow_definition_id"),
         Index("idx_workflow_executions_temporal", "temporal_workflow_id"),
         Index("idx_workflow_executions_definition_created", "workflow_definition_id", text("created_at DESC")),
+        Index("idx_workflow_executions_org_started", "org_id", text("started_at DESC")),
+        Index("idx_workflow_executions_pipeline", "org_id", "workflow_definition_id", "status", "current_phase_id"),
         Index("idx_workflow_executions_due", "next_run_at",
               postgresql_where=text("status = 'running' AND next_run_at IS NOT NULL")),
     )
@@ -242,6 +244,7 @@ class Task(Base):
         Index("idx_tasks_workflow_execution", "workflow_execution_id"),
         Index("idx_tasks_position", "org_id", "status", "position"),
         Index("idx_tasks_contact", "contact_id"),
+        Index("idx_tasks_org_created", "org_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -305,6 +308,8 @@ class ActivityLog(Base):
         Index("idx_activity_org", "org_id"),
         Index("idx_activity_entity", "entity_type", "entity_id"),
         Index("idx_activity_time", text("created_at DESC")),
+        Index("idx_activity_org_time", "org_id", text("created_at DESC")),
+        Index("idx_activity_org_action_time", "org_id", "action", "created_at"),
         Index("idx_activity_workflow_execution", "workflow_execution_id",
               postgresql_where=text("workflow_execution_id IS NOT NULL")),
         Index("idx_activity_contact", "contact_id", postgresql_where=text("contact_id IS NOT NULL")),

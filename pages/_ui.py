@@ -84,3 +84,9 @@ def due_label(due: date | None, today: date | None = None) -> str:
     if days <= 2:
         return f"🟡 due in {days}d"
     return f"due {due:%b %d}"
+
+
+def show_flash(key: str) -> None:
+    """The success message an action left for the run after its `st.rerun()`, shown once."""
+    if message := st.session_state.pop(key, None):
+        st.success(message, icon=":material/check_circle:")

@@ -5,15 +5,14 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS
 from byte_core.auth.login import change_password
-from pages._ui import current_actor, db, guarded
+from pages._ui import current_actor, db, guarded, show_flash
 
 actor = current_actor()
 database = db()
 st.title("My account")
 st.markdown(f"**{actor.email}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
 
-if flash := st.session_state.pop("account_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash("account_flash")
 st.subheader("Change password")
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", autocomplete="current-password")

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from byte_core.activity import ENTITY_TYPES, ActivityFilter, search
+from byte_core.activity import COUNT_CAP, ENTITY_TYPES, ActivityFilter, count, search
 from byte_core.users import list_users
 from pages._ui import current_actor, db, empty_state, guarded, paginate
 
@@ -26,14 +26,14 @@ start, end = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 el
 filters = ActivityFilter(entity_type=entity, user_id=user, action=action, start=start, end=end)
 
 with guarded():
-    _, total = search(database, actor, filters, limit=0)
-    offset, limit = paginate(total, PAGE_SIZE, key="act_page")
-    rows, _ = search(database, actor, filters, offset=offset, limit=limit)
+    total = count(database, actor, filters)
+    offset, limit = paginate(min(total, COUNT_CAP), PAGE_SIZE, key="act_page")
+    rows = search(database, actor, filters, offset=offset, limit=limit)
     if not rows:
         empty_state("No activity matches these filters. Widen the dates or clear a filter.")
     else:
-        if total > 10_000:
-            st.caption("More than 10,000 rows match: narrow the filters to page through all of them.")
+        if total > COUNT_CAP:
+            st.caption(f"More than {COUNT_CAP:,} rows match: narrow the filters to reach the older ones.")
         frame = pd.DataFrame([{"when": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": email or "system",
                                "entity": r.entity_type, "action": r.action,
                                "details": json.dumps(r.details or {}, ensure_ascii=False, default=str)[:200]}

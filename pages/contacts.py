@@ -6,13 +6,21 @@ import streamlit as st
 
 from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact, import_contacts, metadata_text,
                                 parse_metadata, preview_csv, save_contact, search_contacts, timeline)
-from byte_core.workflow.definitions import list_definitions
+from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.service import start_execution
-from pages._ui import current_actor, db, empty_state, guarded, paginate
+from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
 database = db()
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def tag_choices(org_id: str, user_id: str | None, roles: tuple[str, ...], email: str) -> list[str]:
+    """Distinct tags of the organization: a scan of every contact, so kept two minutes per organization."""
+    from byte_core.access import Actor
+
+    return all_tags(database, Actor(org_id, user_id, frozenset(roles), email))
 
 
 def contact_form(key: str, contact=None) -> None:
@@ -66,10 +74,10 @@ def contact_detail(contact_id: uuid.UUID) -> None:
                              query_params={"execution": str(run["id"])})
         else:
             empty_state("No workflows yet for this contact.")
-        active = [d for d in list_definitions(database, actor) if d.is_active]
+        active = definition_names(database, actor, active_only=True)
         if active:
             with st.form("start_workflow"):
-                name = st.selectbox("Workflow", [d.name for d in active])
+                name = st.selectbox("Workflow", list(active.values()))
                 if st.form_submit_button("Start workflow", type="primary"):
                     with guarded():
                         execution = start_execution(database, actor, name, str(contact.id), source="manual")
@@ -82,11 +90,11 @@ def contact_detail(contact_id: uuid.UUID) -> None:
 
 def contact_list() -> None:
     st.title("Contacts")
-    if flash := st.session_state.pop("contacts_flash", None):
-        st.success(flash, icon=":material/check_circle:")
+    show_flash("contacts_flash")
     search, tag_col = st.columns([3, 1])
     text = search.text_input("Search name, email or phone", key="contacts_q", placeholder="e.g. smith, @gmail, 555")
-    tag = tag_col.selectbox("Tag", ["(any)"] + all_tags(database, actor), key="contacts_tag")
+    tag = tag_col.selectbox("Tag", ["(any)"] + tag_choices(actor.org_id, actor.user_id, tuple(sorted(actor.roles)),
+                                                               actor.email), key="contacts_tag")
     tag = None if tag == "(any)" else tag
     total = search_contacts(database, actor, text, tag=tag, limit=0).total
     offset, limit = paginate(total, PAGE_SIZE, key="contacts_page")

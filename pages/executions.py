@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from byte_core.notes import add_note
-from byte_core.workflow.definitions import list_definitions
-from byte_core.workflow.inspect import ExecutionFilter, get_execution, list_executions, phases_of
+from byte_core.workflow.definitions import definition_names
+from byte_core.workflow.inspect import (COUNT_CAP, ExecutionFilter, count_executions, get_execution,
+                                        list_executions, phases_of)
 from byte_core.workflow.service import change_status
-from pages._ui import current_actor, db, empty_state, guarded, paginate
+from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25
 STATUSES = ["running", "paused", "completed", "failed", "cancelled"]
@@ -40,8 +41,7 @@ def detail(execution_id: str) -> None:
         st.rerun()
     contact = view.contact.full_name if view.contact else "unknown contact"
     st.title(f"{view.workflow_name} · {contact}")
-    if flash := st.session_state.pop("exec_flash", None):
-        st.success(flash, icon=":material/check_circle:")
+    show_flash("exec_flash")
     done, count = view.phase_progress
     phase_names = {p.id: p.name for p in view.definition.phases}
     st.progress(done / count if count else 0.0,
@@ -105,8 +105,7 @@ def _duration(ms: int | None) -> str:
 
 def listing() -> None:
     st.title("Executions")
-    definitions = list_definitions(database, actor)
-    by_id = {d.id: d.name for d in definitions}
+    by_id = definition_names(database, actor)
     cols = st.columns(4)
     definition = cols[0].selectbox("Workflow", [None, *by_id], format_func=lambda i: "All" if i is None else by_id[i],
                                    key="exec_def")
@@ -117,9 +116,11 @@ def listing() -> None:
     span = cols[3].date_input("Started between", (date.today() - timedelta(days=365), date.today()), key="exec_dates")
     start, end = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
     filters = ExecutionFilter(definition, status, phase, start, end)
-    _, total = list_executions(database, actor, filters, limit=0)
-    offset, limit = paginate(total, PAGE_SIZE, key="exec_page")
-    rows, _ = list_executions(database, actor, filters, offset=offset, limit=limit)
+    total = count_executions(database, actor, filters)
+    offset, limit = paginate(min(total, COUNT_CAP), PAGE_SIZE, key="exec_page")
+    if total > COUNT_CAP:
+        st.caption(f"More than {COUNT_CAP:,} match: narrow the filters to reach the older ones.")
+    rows = list_executions(database, actor, filters, offset=offset, limit=limit)
     if not rows:
         empty_state("No executions match these filters. Widen the dates or start a workflow from a contact's page."
                     if total == 0 else "This page is empty.")

@@ -7,15 +7,14 @@ import streamlit as st
 from byte_core.intake.service import (configure, endpoint_path, get_config, list_submissions, mask, reprocess,
                                       sample_fields)
 from byte_core.intake.webhook import CONTACT_TARGETS
-from byte_core.workflow.definitions import list_definitions
-from pages._ui import ago, current_actor, db, empty_state, guarded, paginate
+from byte_core.workflow.definitions import definition_names
+from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
 database = db()
 st.title("Intake")
-if flash := st.session_state.pop("intake_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash("intake_flash")
 
 base = getattr(st.context, "url", None)
 base = base.rsplit("/", 1)[0] if isinstance(base, str) and base.startswith("http") else "http://<this-server>:8501"
@@ -23,21 +22,20 @@ st.markdown("**Webhook URL** (paste into Formstack → Settings → Emails & Act
 st.code(base.rstrip("/") + endpoint_path(database, actor), language=None)
 
 config = get_config(database, actor)
-definitions = {d.name: d for d in list_definitions(database, actor)}
+definitions = definition_names(database, actor)  # id -> name
 setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"])
 
 with setup:
     if config is None:
         empty_state("Not configured yet: set a secret and a default workflow, then map the fields.")
-    current_workflow = next((n for n, d in definitions.items()
-                             if config is not None and d.id == config.default_workflow_definition_id), None)
+    current_workflow = definitions.get(config.default_workflow_definition_id) if config else None
     with st.form("intake_setup"):
         st.caption(f"HMAC key: {mask(config.webhook_secret if config else None)} · "
                    f"Handshake key: {mask(config.handshake_key if config else None)}. Leave a field empty to keep it.")
         hmac_key = st.text_input("New HMAC key", type="password")
         handshake = st.text_input("New handshake key", type="password")
         header = st.text_input("Signature header", config.signature_header if config else "X-FS-Signature")
-        names = list(definitions)
+        names = list(definitions.values())
         workflow = st.selectbox("Default workflow", names,
                                 index=names.index(current_workflow) if current_workflow in names else None,
                                 placeholder="Choose the workflow new applicants start")

@@ -4,14 +4,13 @@ import streamlit as st
 
 from byte_core.task_queue import MINE, SORTS, QueueRow, queue_names, reassign_targets, task_context, task_queue
 from byte_core.workflow.service import claim_task, complete_task, reassign_tasks, release_task
-from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate
+from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
 database = db()
 st.title("Task queue")
-if flash := st.session_state.pop("tq_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash("tq_flash")
 
 queues = queue_names(actor)
 top = st.columns([3, 1])

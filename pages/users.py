@@ -7,13 +7,12 @@ import streamlit as st
 from byte_core.access import ROLE_LABELS, ROLES
 from byte_core.auth.login import reset_password, revoke_sessions
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
-from pages._ui import ago, current_actor, db, guarded
+from pages._ui import ago, current_actor, db, guarded, show_flash
 
 actor = current_actor()
 database = db()
 st.title("Users")
-if flash := st.session_state.pop("users_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash("users_flash")
 
 users = list_users(database, actor)
 st.dataframe(pd.DataFrame([{"email": u.email, "name": f"{u.first_name or ''} {u.last_name or ''}".strip(),

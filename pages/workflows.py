@@ -7,7 +7,7 @@ import streamlit as st
 from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
 from byte_core.workflow.definition import parse_definition
 from byte_core.workflow.definitions import find_definition, list_definitions, list_versions, save_definition, set_active
-from pages._ui import current_actor, db, empty_state, guarded
+from pages._ui import current_actor, db, empty_state, guarded, show_flash
 
 NEW = "➕ New definition"
 TEMPLATE = {"name": "New workflow", "description": "", "variables": {},
@@ -19,8 +19,7 @@ TEMPLATE = {"name": "New workflow", "description": "", "variables": {},
 actor = current_actor()
 database = db()
 st.title("Workflows")
-if flash := st.session_state.pop("wf_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash("wf_flash")
 
 definitions = list_definitions(database, actor)
 if definitions:
