@@ -171,6 +171,8 @@ class WorkflowExecution(Base):
         Index("idx_workflow_executions_definition_created", "workflow_definition_id", text("created_at DESC")),
         Index("idx_workflow_executions_org_started", "org_id", text("started_at DESC")),
         Index("idx_workflow_executions_pipeline", "org_id", "workflow_definition_id", "status", "current_phase_id"),
+        Index("idx_workflow_executions_open_steps", "org_id", "workflow_definition_id", "definition_version",
+              "current_step_id", postgresql_where=text("status IN ('running', 'paused')")),
         Index("idx_workflow_executions_due", "next_run_at",
               postgresql_where=text("status = 'running' AND next_run_at IS NOT NULL")),
     )
@@ -309,7 +311,7 @@ class ActivityLog(Base):
         Index("idx_activity_entity", "entity_type", "entity_id"),
         Index("idx_activity_time", text("created_at DESC")),
         Index("idx_activity_org_time", "org_id", text("created_at DESC")),
-        Index("idx_activity_org_action_time", "org_id", "action", "created_at"),
+        Index("idx_activity_timeouts", "org_id", "created_at", postgresql_where=text("action = 'step_timed_out'")),
         Index("idx_activity_workflow_execution", "workflow_execution_id",
               postgresql_where=text("workflow_execution_id IS NOT NULL")),
         Index("idx_activity_contact", "contact_id", postgresql_where=text("contact_id IS NOT NULL")),

@@ -39,6 +39,8 @@ summary = next((d for d in definitions if d.name == choice), None)
 source = pretty(row) if row is not None else json.dumps(TEMPLATE, indent=2)
 editor_key = f"wf_text_{choice}_{row.version if row else 0}"
 
+# Running and paused executions per step of the current version: shown before a save, and on the diagram.
+pinned = running_by_step(database, actor, row.id, row.version) if row is not None else {}
 edit_tab, diagram_tab, history_tab = st.tabs(["Definition", "Diagram", "Version history"])
 with edit_tab:
     if row is not None:
@@ -62,8 +64,7 @@ with edit_tab:
                                        for e in errors]), hide_index=True, width="stretch")
         else:
             st.success("Valid: every step, branch and template checks out.")
-    if row is not None and row.version and summary and summary.running:
-        pinned = running_by_step(database, actor, row.id, row.version)
+    if pinned:
         st.caption("Running executions stay on version " f"{row.version}: " +
                    ", ".join(f"{step}: {count}" for step, count in sorted(pinned.items())))
     if save.button("Save", type="primary", key="wf_save"):
@@ -84,8 +85,7 @@ with edit_tab:
 
 with diagram_tab:
     if data is not None and not errors:
-        running = running_by_step(database, actor, row.id, row.version) if row is not None else {}
-        st.graphviz_chart(to_dot(parse_definition(data), running))
+        st.graphviz_chart(to_dot(parse_definition(data), pinned))
     else:
         empty_state("The diagram appears once the definition is valid.")
 

@@ -14,8 +14,12 @@ STATEMENTS = """
 CREATE INDEX IF NOT EXISTS idx_workflow_executions_org_started ON workflow_executions (org_id, started_at DESC);
 CREATE INDEX IF NOT EXISTS idx_workflow_executions_pipeline
   ON workflow_executions (org_id, workflow_definition_id, status, current_phase_id);
+CREATE INDEX IF NOT EXISTS idx_workflow_executions_open_steps
+  ON workflow_executions (org_id, workflow_definition_id, definition_version, current_step_id)
+  WHERE status IN ('running', 'paused');
 CREATE INDEX IF NOT EXISTS idx_activity_org_time ON activity_log (org_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS idx_activity_org_action_time ON activity_log (org_id, action, created_at);
+CREATE INDEX IF NOT EXISTS idx_activity_timeouts ON activity_log (org_id, created_at)
+  WHERE action = 'step_timed_out';
 CREATE INDEX IF NOT EXISTS idx_tasks_org_created ON tasks (org_id, created_at);
 """
 
