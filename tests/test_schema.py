@@ -13,14 +13,17 @@ from sqlalchemy import inspect, text
 from byte_core.db import alembic_config, current_revision
 from byte_core.models import Base
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_ce1eba6a6fe916bb.txt"
+# A copy of ../shared/seeds/000 lives in tests/data so a clean checkout (CI) checks against it too;
+# when shared/ sits beside the checkout, the two must not have drifted apart.
+SEED = Path(__file__).resolve().parent / "data" / "000_ce1eba6a6fe916bb.txt"
+SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / SEED.name
 MVP_TABLES = ["users", "contacts", "workflow_definitions", "workflow_executions", "tasks", "notes", "activity_log",
               "formstack_config", "formstack_submissions"]
 
 
 def seed_sql() -> str:
-    if not SEED.exists():
-        pytest.fail(f"seed 000 not found at {SEED}: the checkout needs shared/ beside it")
+    if SHARED_SEED.exists() and SHARED_SEED.read_text() != SEED.read_text():
+        pytest.fail(f"{SEED} differs from {SHARED_SEED}: copy the shared seed into tests/data")
     return SEED.read_text()
 
 
