@@ -196,9 +196,10 @@ def import_contacts(db: Database, actor: Actor, rows: list[dict[str, Any]], *, b
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
         with db.session(actor.org_id, user_id=actor.user_id) as session:
-            for clean in batch:
-                contact = Contact(id=uuid.uuid4(), org_id=actor.org_id, **_columns(clean))
-                session.add(contact)
+            contacts = [Contact(id=uuid.uuid4(), org_id=actor.org_id, **_columns(clean)) for clean in batch]
+            session.add_all(contacts)
+            session.flush()  # without relationships the unit of work may insert the audit rows first
+            for contact in contacts:
                 activity.record(session, entity_type="contact", entity_id=contact.id, action="created",
                                 details={"by": actor.label, "source": "csv_import"})
         done += len(batch)
