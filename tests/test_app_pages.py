@@ -161,3 +161,23 @@ def test_contact_is_created_with_validation_and_found_by_search(demo):
     assert any("Saved Ada Lovelace" in s.value for s in at.success)
     at.text_input(key="contacts_q").input("lovelace").run()
     assert list(at.dataframe[0].value["email"]) == ["ada.lovelace@example.org"]
+
+
+def test_admin_invites_a_user_who_can_then_sign_in_with_the_one_time_password(demo):
+    import re
+    import uuid
+
+    at = open_page(signed_in("admin"), "users.py")
+    email = f"new-{uuid.uuid4().hex[:6]}@demo.example.com"
+    next(t for t in at.text_input if t.label == "Email").input(email)
+    next(b for b in at.button if b.label == "Invite").click().run()
+    assert not at.exception
+    message = next(s.value for s in at.success if email in s.value)
+    temporary = re.search(r"`([^`]+)`", message).group(1)
+    fresh = AppTest.from_file(APP, default_timeout=30)
+    fresh.run()
+    fresh.text_input[0].input(email)
+    fresh.text_input[1].input(temporary)
+    fresh.button[0].click()
+    fresh.run()
+    assert fresh.title[0].value.startswith("Welcome"), [e.value for e in fresh.error]
