@@ -187,13 +187,13 @@ def _person(db, org_slug: str | None, email: str):
 @json_option
 def task_list_command(role, mine, as_email, include_done, org_slug, as_json) -> None:
     """Open tasks, soonest due first."""
-    from ..workflow.service import list_tasks
+    from ..task_queue import task_list
 
     if mine and not as_email:
         raise click.UsageError("--mine needs --as EMAIL")
     db = migrated_database()
     actor = _person(db, org_slug, as_email) if as_email else actor_for(db, org_slug)
-    rows = [vars(r) for r in list_tasks(db, actor, role=role, mine=mine, include_done=include_done)]
+    rows = [vars(r) for r in task_list(db, actor, role=role, mine=mine, include_done=include_done)]
     emit(rows, as_json, lambda r: table([{**x, "id": str(x["id"])} for x in r],
                                         ["id", "title", "task_type", "status", "assigned_role", "holder", "due_date"]))
 

@@ -3,7 +3,6 @@ with its activity row; anything that lets an execution move on wakes the schedul
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -271,40 +270,5 @@ def _cancel_open_work(session: Session, execution: WorkflowExecution, now: datet
         WorkflowExecutionStep.status.in_(("running", "waiting"))).values(status="cancelled", left_at=now))
 
 
-@dataclass(frozen=True)
-class TaskRow:
-    id: uuid.UUID
-    title: str
-    task_type: str
-    status: str
-    priority: str
-    assigned_role: str | None
-    assigned_to: str | None
-    holder: str | None
-    due_date: Any
-    created_at: datetime
-    contact: str | None
-    workflow_execution_id: uuid.UUID | None
-    outcome: str | None
-
-
-def list_tasks(db: Database, actor: Actor, *, role: str | None = None, mine: bool = False,
-               include_done: bool = False, limit: int = 200) -> list[TaskRow]:
-    with db.session(actor.org_id) as session:
-        query = (select(Task, User.email, Contact.first_name, Contact.last_name)
-                 .outerjoin(User, User.id == Task.assigned_to).outerjoin(Contact, Contact.id == Task.contact_id))
-        if not include_done:
-            query = query.where(Task.status.in_(OPEN_TASK))
-        if mine:
-            query = query.where(Task.assigned_to == actor.user_id)
-        if role:
-            query = query.where(Task.assigned_role == role)
-        query = query.order_by(Task.due_date.asc().nulls_last(), Task.created_at).limit(limit)
-        return [TaskRow(t.id, t.title, t.task_type or "standard", t.status, t.priority or "medium", t.assigned_role,
-                        t.assigned_to, email, t.due_date, t.created_at,
-                        f"{first} {last}" if first else None, t.workflow_execution_id, t.outcome)
-                for t, email, first, last in session.execute(query).all()]
-
-
 __all__ = ["start_execution", "start_execution_in", "claim_task", "release_task", "complete_task", "reassign_tasks",
-           "change_status", "list_tasks", "find_contact"]
+           "change_status", "find_contact"]
