@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy import func, select, true
 
 from .access import Actor, require_role
 from .db import Database
 from .models import ActivityLog, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
 
 E, T, V = WorkflowExecution, Task, WorkflowExecutionStep
-CYCLE_SAMPLE = 20_000
+OPEN = ("todo", "in_progress")
+CYCLE_SAMPLE = 10_000
+WORKLOAD_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -128,20 +130,28 @@ def cycle_time_per_phase(db: Database, actor: Actor, f: AnalyticsFilter) -> list
 
 def overdue_and_late(db: Database, actor: Actor, f: AnalyticsFilter, today: date | None = None
                      ) -> list[dict[str, Any]]:
-    """Per role and person: open tasks past their due date, and tasks finished after it."""
+    """Per role and person: open tasks past their due date, and tasks finished after it (tasks created in
+    the range). Two queries, each an index-only range: open tasks by due date, finished ones by completion
+    time (a task created in the range finished after the range began)."""
     require_role(actor, "manager", "admin")
     today = today or datetime.now(timezone.utc).date()
-    open_overdue = and_(T.status.in_(("todo", "in_progress")), T.due_date < today)
-    done_late = and_(T.status == "done", func.date(T.completed_at) > T.due_date)
-    person = func.coalesce(User.email, literal("(unclaimed)"))
+    where = _tasks_in(f)
     with db.session(actor.org_id) as session:
-        rows = session.execute(select(func.coalesce(T.assigned_role, literal("(person)")), person,
-                                      func.count().filter(open_overdue), func.count().filter(done_late))
-                               .outerjoin(User, User.id == T.assigned_to)
-                               .where(*_tasks_in(f), T.due_date.is_not(None), or_(open_overdue, done_late))
-                               .group_by(T.assigned_role, person)).all()
-    return [{"role": role, "person": who, "overdue_open": overdue, "finished_late": late}
-            for role, who, overdue, late in sorted(rows, key=lambda r: (-r[2], r[0], r[1]))]
+        overdue = session.execute(select(T.assigned_role, T.assigned_to, func.count())
+                                  .where(*where, T.status.in_(OPEN), T.due_date < today)
+                                  .group_by(T.assigned_role, T.assigned_to)).all()
+        late = session.execute(select(T.assigned_role, T.completed_by, func.count())
+                               .where(*where, T.status == "done", T.completed_at >= f.since,
+                                      func.date(T.completed_at) > T.due_date)
+                               .group_by(T.assigned_role, T.completed_by)).all()
+        emails = _emails(session)
+    counts: dict[tuple[str, str], list[int]] = {}
+    for column, rows in ((0, overdue), (1, late)):
+        for role, user_id, count in rows:
+            key = (role or "(person)", emails.get(user_id, "(unclaimed)") if user_id else "(unclaimed)")
+            counts.setdefault(key, [0, 0])[column] += count
+    return [{"role": role, "person": who, "overdue_open": overdue_open, "finished_late": finished_late}
+            for (role, who), (overdue_open, finished_late) in sorted(counts.items(), key=lambda i: (-i[1][0], i[0]))]
 
 
 def timeouts(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[str, Any]]:
@@ -180,21 +190,52 @@ def approval_rates(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[
 
 
 def reviewer_workload(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[str, Any]]:
-    """Per person: tasks held open now, tasks completed in the range, median hours from creation to done."""
+    """Per person: tasks held open now, tasks completed in the range (both exact, each counted through its
+    own partial index), and median hours from creation to done over the range's latest WORKLOAD_SAMPLE
+    completions (the exact median sorted every completion: 0.3 s at 340k)."""
     require_role(actor, "manager", "admin")
-    completed_in = and_(T.status == "done", T.completed_at >= f.since, T.completed_at < f.until)
+    in_definition = ([T.workflow_execution_id.in_(select(E.id).where(E.workflow_definition_id == f.definition_id))]
+                     if f.definition_id else [])
     hours = func.extract("epoch", T.completed_at - T.created_at) / 3600
-    who = case((T.status == "done", T.completed_by), else_=T.assigned_to)
-    where = [or_(T.status.in_(("todo", "in_progress")), completed_in), who.is_not(None)]
-    if f.definition_id:
-        where.append(T.workflow_execution_id.in_(select(E.id).where(E.workflow_definition_id == f.definition_id)))
     with db.session(actor.org_id) as session:
-        per_person = (select(who.label("user_id"), func.count().filter(T.status.in_(("todo", "in_progress"))).label("open"),
-                             func.count().filter(completed_in).label("done"),
-                             func.percentile_cont(0.5).within_group(hours).filter(completed_in).label("median"))
-                      .where(*where).group_by(who).subquery())
-        rows = session.execute(select(User.email, per_person.c.open, per_person.c.done, per_person.c.median)
-                               .join(User, User.id == per_person.c.user_id)).all()
-    return [{"person": email, "open_held": held, "completed": done,
-             "median_hours_to_done": round(float(median), 1) if median is not None else None}
-            for email, held, done, median in sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))]
+        held = dict(session.execute(select(T.assigned_to, func.count())
+                                    .where(T.status.in_(OPEN), T.assigned_to.is_not(None), *in_definition)
+                                    .group_by(T.assigned_to)).all())
+        finished = [T.status == "done", T.completed_at >= f.since, T.completed_at < f.until,
+                    T.completed_by.is_not(None), *in_definition]
+        counts = dict(session.execute(select(T.completed_by, func.count()).where(*finished)
+                                      .group_by(T.completed_by)).all())
+        latest = (select(T.completed_by, hours.label("hours")).where(*finished)
+                  .order_by(T.completed_at.desc()).limit(WORKLOAD_SAMPLE).subquery())
+        medians = dict(session.execute(select(latest.c.completed_by,
+                                              func.percentile_cont(0.5).within_group(latest.c.hours))
+                                       .group_by(latest.c.completed_by)).all())
+        done = {user_id: (count, medians.get(user_id)) for user_id, count in counts.items()}
+        emails = _emails(session)
+    rows = []
+    for user_id in set(held) | set(done):
+        if user_id not in emails:
+            continue
+        count, median = done.get(user_id, (0, None))
+        rows.append({"person": emails[user_id], "open_held": held.get(user_id, 0), "completed": count,
+                     "median_hours_to_done": round(float(median), 1) if median is not None else None})
+    return sorted(rows, key=lambda r: (-r["open_held"], -r["completed"], r["person"]))
+
+
+def _emails(session) -> dict[uuid.UUID, str]:
+    return dict(session.execute(select(User.id, User.email)).all())
+
+
+CHARTS = ("phase_funnel", "started_completed_over_time", "cycle_time_per_phase", "approval_rates",
+          "overdue_and_late", "timeouts", "reviewer_workload")
+
+
+def all_charts(db: Database, actor: Actor, f: AnalyticsFilter, workers: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """Every chart's rows, the aggregations running side by side on their own connections (each is one
+    read-only query or two, so the page waits for the slowest rather than for their sum)."""
+    require_role(actor, "manager", "admin")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="analytics") as pool:
+        futures = {name: pool.submit(globals()[name], db, actor, f) for name in CHARTS}
+        return {name: future.result() for name, future in futures.items()}

@@ -247,6 +247,14 @@ class Task(Base):
         Index("idx_tasks_position", "org_id", "status", "position"),
         Index("idx_tasks_contact", "contact_id"),
         Index("idx_tasks_org_created", "org_id", "created_at"),
+        Index("idx_tasks_open_due", "org_id", "due_date", postgresql_include=["created_at", "assigned_role", "assigned_to"],
+              postgresql_where=text("status IN ('todo', 'in_progress')")),
+        Index("idx_tasks_done_time", "org_id", "completed_at",
+              postgresql_include=["completed_by", "created_at", "due_date", "assigned_role"],
+              postgresql_where=text("status = 'done'")),
+        Index("idx_tasks_decisions", "org_id", "created_at",
+              postgresql_include=["workflow_execution_id", "created_by_step_id", "outcome"],
+              postgresql_where=text("task_type = 'approval' AND status = 'done'")),
     )
 
     id: Mapped[uuid.UUID] = _id()

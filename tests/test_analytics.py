@@ -79,3 +79,29 @@ def test_a_reviewer_is_refused_and_another_org_sees_nothing(database, actor, sce
     assert phase_funnel(database, stranger, window()) == []
     assert approval_rates(database, stranger, window()) == []
     assert reviewer_workload(database, stranger, window()) == []
+
+
+def test_held_and_late_tasks_are_counted_per_person_and_all_charts_agree(database, actor, scene):
+    from sqlalchemy import select, update
+
+    from byte_core.analytics import CHARTS, all_charts
+    from byte_core.models import Task
+    from byte_core.workflow.service import claim_task
+
+    manager, reviewer = scene
+    waiting = next(r for r in task_queue(database, reviewer, "reviewer", limit=500).rows if r.contact == "Wes Waiting")
+    claim_task(database, reviewer, waiting.id)
+    with database.session(actor.org_id) as session:  # one of the reviewer's finished reviews was due last week
+        late_id = session.scalars(select(Task.id).where(Task.completed_by == reviewer.user_id).limit(1)).one()
+        session.execute(update(Task).where(Task.id == late_id).values(due_date=date.today() - timedelta(days=7)))
+    workload = {r["person"]: r for r in reviewer_workload(database, manager, window())}
+    assert (workload[reviewer.email]["open_held"], workload[reviewer.email]["completed"]) == (1, 2)
+    assert workload[reviewer.email]["median_hours_to_done"] is not None
+    late = {(r["role"], r["person"]): r for r in overdue_and_late(database, manager, window(), today=date.today())}
+    assert late[("reviewer", reviewer.email)]["finished_late"] == 1
+    assert sum(r["overdue_open"] for r in late.values()) == 0
+    charts = all_charts(database, manager, window())
+    assert set(charts) == set(CHARTS)
+    assert charts["reviewer_workload"] == reviewer_workload(database, manager, window())
+    with pytest.raises(PermissionDenied):
+        all_charts(database, reviewer, window())
