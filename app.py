@@ -4,7 +4,12 @@ Sign-in uses our own form and `byte_core.auth.login` (lockout in the database, e
 audit). streamlit-authenticator is used only for its signed re-authentication cookie, created once
 here, hardened as DESIGN.md §5 says: a random key kept outside the repo, a short expiry, and a
 cookie issued before the user's last password change or session revocation is refused.
+
+When `.streamlit/secrets.toml` has an `[auth]` section (OpenID Connect, DESIGN.md §5), the sign-in page
+also offers `st.login`; the provider's verified email is mapped to an active BYTE user by
+`authenticate_identity`, and that identity is subject to the same revocation rules.
 """
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
 import streamlit as st
@@ -39,12 +44,44 @@ def _restore_from_cookie(database, authenticator) -> None:
         st.session_state.update(actor=actor, issued_at=issued, username=token["username"])
 
 
+def sso_providers() -> list[str | None]:
+    """The OIDC providers configured in secrets: named `[auth.NAME]` sections, or the bare `[auth]` one
+    (None); empty when there are no secrets or no `[auth]`."""
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # noqa: BLE001 - no secrets.toml at all is the usual case
+        return []
+    if not isinstance(section, Mapping):
+        return []
+    named = [name for name, value in section.items() if isinstance(value, Mapping)]
+    return named or ([None] if "client_id" in section else [])
+
+
+def _restore_from_identity(database) -> None:
+    """A browser signed in through `st.login` becomes the BYTE user with that email, once per session."""
+    from byte_core.auth.login import authenticate_identity
+
+    if not sso_providers() or not st.user.is_logged_in or "identity_refused" in st.session_state:
+        return
+    issued_claim = st.user.get("iat")
+    issued = datetime.fromtimestamp(issued_claim, timezone.utc) if isinstance(issued_claim, (int, float)) else None
+    verified = st.user.get("email_verified")
+    result = authenticate_identity(database, st.user.get("email"), provider=str(st.user.get("iss") or "single sign-on"),
+                                   email_verified=verified if isinstance(verified, bool) else None,
+                                   issued_at=issued, ip=_client_ip(), user_agent=_user_agent())
+    if not result.ok:
+        st.session_state["identity_refused"] = result.message
+        return
+    st.session_state.update(actor=result.actor, issued_at=issued or datetime.now(timezone.utc),
+                            username=result.actor.email, via_identity=True, logout=False)
+
+
 def _sign_out(authenticator, message: str | None = None) -> None:
     try:
         authenticator.cookie_controller.delete_cookie()
     except Exception:  # noqa: BLE001 - the cookie may already be gone
         pass
-    for key in ("actor", "issued_at", "username"):
+    for key in ("actor", "issued_at", "username", "via_identity"):
         st.session_state.pop(key, None)
     st.session_state["logout"] = True
     if message:
@@ -57,6 +94,11 @@ def _login_form(database, authenticator) -> None:
     st.title("BYTE Dashboard")
     if message := st.session_state.pop("signed_out_message", None):
         st.warning(message)
+    if refused := st.session_state.get("identity_refused"):
+        st.error(refused)
+        if st.button("Sign out of single sign-on", key="sso_logout"):
+            st.session_state.pop("identity_refused", None)
+            st.logout()
     with st.form("login", border=True):
         st.subheader("Sign in")
         email = st.text_input("Email", autocomplete="username")
@@ -67,10 +109,18 @@ def _login_form(database, authenticator) -> None:
         if not result.ok:
             st.error(result.message)
             return
+        # The cookie is written on the next run: a component rendered just before st.rerun() may never
+        # reach the browser, and then a reload would ask for the password again.
         st.session_state.update(actor=result.actor, issued_at=datetime.now(timezone.utc), username=result.actor.email,
-                                logout=False)
-        authenticator.cookie_controller.set_cookie()
+                                logout=False, reissue_cookie=True)
         st.rerun()
+    providers = sso_providers()
+    if providers and not refused:
+        st.caption("Or sign in with your organization's identity provider:")
+        for provider in providers:
+            label = f"Sign in with {provider.capitalize()}" if provider else "Sign in with single sign-on"
+            if st.button(label, key=f"sso_{provider or 'default'}", icon=":material/key:"):
+                st.login(provider)
 
 
 def _client_ip() -> str | None:
@@ -83,15 +133,16 @@ def _user_agent() -> str | None:
     return agent if isinstance(agent, str) else None
 
 
-def _sidebar(actor, authenticator) -> None:
+def _sidebar(actor) -> None:
     from byte_core.access import ROLE_LABELS
 
     with st.sidebar:
         st.markdown(f"**{actor.email}**")
         st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {actor.org_id}")
-        if st.button("Sign out", icon=":material/logout:", width="stretch"):
-            _sign_out(authenticator)
-            st.rerun()
+        # Handled at the top of the next run (see main), so the cookie's deletion renders in a run that
+        # completes: a component followed by st.rerun() may never reach the browser.
+        st.button("Sign out", icon=":material/logout:", width="stretch",
+                  on_click=lambda: st.session_state.update(sign_out_requested=True))
 
 
 def main() -> None:
@@ -103,8 +154,15 @@ def main() -> None:
     st.set_page_config(page_title="BYTE Dashboard", page_icon=":material/hub:", layout="wide")
     database = db()
     authenticator = _authenticator()
+    if st.session_state.pop("sign_out_requested", False):
+        via_identity = st.session_state.get("via_identity")
+        _sign_out(authenticator)
+        if via_identity and st.user.is_logged_in:
+            st.logout()  # ends Streamlit's identity cookie too, or the next visit would sign straight in
     if "actor" not in st.session_state and not st.session_state.get("logout"):
         _restore_from_cookie(database, authenticator)
+    if "actor" not in st.session_state and not st.session_state.get("logout"):
+        _restore_from_identity(database)
     actor = st.session_state.get("actor")
     if actor is not None:
         # Checked on every run: deactivation, a password change or a revocation ends the session now,
@@ -128,7 +186,7 @@ def main() -> None:
         sections.setdefault(spec.section, []).append(
             st.Page(f"pages/{spec.file}", title=spec.title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
-    _sidebar(actor, authenticator)
+    _sidebar(actor)
     st.navigation(sections).run()
 
 

@@ -237,7 +237,7 @@ def test_manager_sees_every_chart_render(demo, live_app, page):
     charts, empty = page.get_by_test_id("stPlotlyChart"), page.get_by_test_id("stAlert")
     sync_api.expect(charts.first).to_be_visible()
     # Seven charts; one may be an explanation instead when its data is empty (e.g. no timeouts yet).
-    # Charts appear one by one as their aggregations finish.
+    # The charts appear together once their aggregations (run side by side) finish.
     deadline = time.monotonic() + 60
     while charts.count() + empty.count() < 7 and time.monotonic() < deadline:
         page.wait_for_timeout(500)
@@ -245,3 +245,11 @@ def test_manager_sees_every_chart_render(demo, live_app, page):
     assert charts.count() + empty.count() >= 7 and charts.count() >= 5, (charts.count(), empty.all_inner_texts())
     assert page.get_by_test_id("stException").count() == 0
     shot(page, "analytics")
+
+    # Signing out ends the session and its cookie: a reload lands on the sign-in form again.
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.reload()
+    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.wait_for_timeout(2000)  # the cookie component's rerun must not sign anyone back in
+    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -70,13 +70,52 @@ def authenticate(db: Database, email: str, password: str, *, ip: str | None = No
             return LoginResult(False, "This account is deactivated. Ask an admin to reactivate it.")
         attempt(True, None)
         session.info["org_id"] = user.org_id
-    # Audit in the user's organization (the login session above ran before the org was known).
+    return _signed_in(db, user, now, {"ip": ip})
+
+
+def authenticate_identity(db: Database, email: str | None, *, provider: str, email_verified: bool | None,
+                          issued_at: datetime | None = None, ip: str | None = None, user_agent: str | None = None,
+                          now: datetime | None = None) -> LoginResult:
+    """Sign-in through an OpenID Connect provider (`st.login`): the provider vouched for the email, so no
+    password and no lockout, but the email must be verified and belong to an active user here, and an
+    identity issued before the user's sessions were revoked is refused like an old cookie."""
+    now = now or datetime.now(timezone.utc)
+    email = (email or "").strip().lower()
+    if not email:
+        return LoginResult(False, f"{provider} did not share an email address, so no BYTE account can be matched.")
+    with db.session(None, login_email=email) as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        reason = ("EMAIL_NOT_VERIFIED" if email_verified is False else "USER_NOT_FOUND" if user is None
+                  else "ACCOUNT_INACTIVE" if not user.is_active
+                  else "SESSION_REVOKED" if issued_at is not None and _ended_since(user, issued_at) else None)
+        session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email, ip_address=ip,
+                                 user_agent=f"oidc:{provider} {user_agent or ''}"[:300], was_successful=reason is None,
+                                 failure_reason=reason, created_at=now))
+    if reason is not None:
+        return LoginResult(False, {
+            "EMAIL_NOT_VERIFIED": f"{provider} has not verified {email}; verify it there, then sign in again.",
+            "USER_NOT_FOUND": f"There is no BYTE account for {email}. Ask an admin to add you.",
+            "ACCOUNT_INACTIVE": "This account is deactivated. Ask an admin to reactivate it.",
+            "SESSION_REVOKED": "Your earlier sessions were ended (password changed or sessions revoked). "
+                               f"Sign in with {provider} again.",
+        }[reason])
+    return _signed_in(db, user, now, {"ip": ip, "via": f"oidc:{provider}"})
+
+
+def _signed_in(db: Database, user: User, now: datetime, details: dict) -> LoginResult:
+    # Audit in the user's organization (the lookup above ran before the org was known).
     with db.session(user.org_id, user_id=user.id) as session:
         fresh = session.get(User, user.id)
         fresh.last_login_at = now
         activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="signed_in",
-                        details={"ip": ip})
+                        details=details)
         return LoginResult(True, "Signed in.", actor=actor_of(fresh))
+
+
+def _ended_since(user: User, issued_at: datetime) -> bool:
+    """A password change or a revocation after `issued_at` ends whatever was issued then."""
+    return any(cutoff is not None and issued_at < cutoff - timedelta(seconds=1)
+               for cutoff in (user.password_changed_at, user.sessions_revoked_at))
 
 
 def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor | None:
@@ -85,11 +124,8 @@ def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor 
     email = (email or "").strip().lower()
     with db.session(None, login_email=email) as session:
         user = session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or _ended_since(user, issued_at):
         return None
-    for cutoff in (user.password_changed_at, user.sessions_revoked_at):
-        if cutoff is not None and issued_at < cutoff - timedelta(seconds=1):
-            return None
     return actor_of(user)
 
 
