@@ -155,7 +155,12 @@ def main() -> None:
     database = db()
     authenticator = _authenticator()
     if st.session_state.pop("sign_out_requested", False):
+        from byte_core.auth.login import end_session
+
         via_identity = st.session_state.get("via_identity")
+        if "actor" in st.session_state:  # recorded on the server: the browser may keep the cookie
+            end_session(database, st.session_state["actor"], st.session_state["issued_at"],
+                        keep_for=timedelta(days=COOKIE_DAYS))
         _sign_out(authenticator)
         if via_identity and st.user.is_logged_in:
             st.logout()  # ends Streamlit's identity cookie too, or the next visit would sign straight in
@@ -174,6 +179,10 @@ def main() -> None:
             st.session_state["actor"] = actor
             if st.session_state.pop("reissue_cookie", False):
                 authenticator.cookie_controller.set_cookie()
+                # The session is known by the cookie's issue time from now on (what a restore reads back,
+                # and what sign-out records).
+                expires = authenticator.cookie_controller.cookie_model.exp_date
+                st.session_state["issued_at"] = datetime.fromtimestamp(expires, timezone.utc) - timedelta(days=COOKIE_DAYS)
     if actor is None:
         def login_page() -> None:
             _login_form(database, authenticator)

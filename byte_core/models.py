@@ -63,6 +63,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"), default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(TZ)
     sessions_revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    ended_sessions: Mapped[list[datetime]] = mapped_column(ARRAY(TZ), nullable=False, server_default=text("'{}'"),
+                                                          default=list)
     last_login_at: Mapped[datetime | None] = mapped_column(TZ)
 
     @property

@@ -181,3 +181,24 @@ def test_admin_invites_a_user_who_can_then_sign_in_with_the_one_time_password(de
     fresh.button[0].click()
     fresh.run()
     assert fresh.title[0].value.startswith("Welcome"), [e.value for e in fresh.error]
+
+
+def test_a_revoked_session_ends_at_the_next_run_with_a_reason(demo, database):
+    from datetime import timedelta
+
+    from byte_core.access import Actor
+    from byte_core.auth.login import revoke_sessions
+
+    at = signed_in("hr")
+    email = at.session_state["actor"].email
+    revoke_sessions(database, Actor.system(demo.org_id, label="test"), email)
+    # The next run of app.py in the same browser session (AppTest reruns only the page script, so a fresh
+    # AppTest carries the session); the session began a minute before the revocation.
+    after = AppTest.from_file(APP, default_timeout=30)
+    after.session_state["actor"] = at.session_state["actor"]
+    after.session_state["issued_at"] = at.session_state["issued_at"] - timedelta(minutes=1)
+    after.session_state["username"] = email
+    after.session_state["logout"] = False
+    after.run()
+    assert "Your session ended" in after.warning[0].value
+    assert after.subheader[0].value == "Sign in" and "actor" not in after.session_state

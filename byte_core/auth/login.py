@@ -19,6 +19,7 @@ from .passwords import check_password_policy, hash_password, verify_password
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 WRONG = "Email or password is incorrect."
+SAME_SESSION = timedelta(milliseconds=1)  # issue times travel as float timestamps in the cookie
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ def authenticate(db: Database, email: str, password: str, *, ip: str | None = No
         user = session.scalar(select(User).where(func.lower(User.email) == email))
         failures = session.scalars(select(LoginAttempt.created_at).where(
             func.lower(LoginAttempt.email) == email, LoginAttempt.was_successful.is_(False),
+            # Attempts refused while locked are kept for the audit but do not extend the lock, so the
+            # "try again at" time shown stays true.
+            LoginAttempt.failure_reason.is_distinct_from("ACCOUNT_LOCKED"),
             LoginAttempt.created_at > now - WINDOW, LoginAttempt.created_at <= now)
             .order_by(LoginAttempt.created_at)).all()
 
@@ -113,9 +117,27 @@ def _signed_in(db: Database, user: User, now: datetime, details: dict) -> LoginR
 
 
 def _ended_since(user: User, issued_at: datetime) -> bool:
-    """A password change or a revocation after `issued_at` ends whatever was issued then."""
-    return any(cutoff is not None and issued_at < cutoff - timedelta(seconds=1)
-               for cutoff in (user.password_changed_at, user.sessions_revoked_at))
+    """A password change or a revocation after `issued_at` ends whatever was issued then, and a session
+    signed out (see end_session) stays ended even if its cookie survived."""
+    if any(cutoff is not None and issued_at < cutoff - timedelta(seconds=1)
+           for cutoff in (user.password_changed_at, user.sessions_revoked_at)):
+        return True
+    return any(abs(ended - issued_at) < SAME_SESSION for ended in user.ended_sessions or [])
+
+
+def end_session(db: Database, actor: Actor, issued_at: datetime, keep_for: timedelta) -> None:
+    """Sign-out: remember this session's issue time, so its cookie is refused even if the browser kept it.
+    Entries older than `keep_for` (a cookie's lifetime) are dropped: those cookies have expired anyway."""
+    if actor.user_id is None:
+        return
+    now = datetime.now(timezone.utc)
+    with db.session(actor.org_id, user_id=actor.user_id) as session:
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None:
+            return
+        user.ended_sessions = [t for t in user.ended_sessions or [] if t > now - keep_for] + [issued_at]
+        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="signed_out",
+                        details={"email": user.email})
 
 
 def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor | None:
