@@ -40,13 +40,23 @@ def work_summary(db: Database, actor: Actor, today: date | None = None) -> WorkS
 
 
 def pipeline(db: Database, actor: Actor) -> list[dict]:
-    """Executions per workflow, status and phase (an index-only scan: no join before grouping)."""
+    """Executions per workflow, status and phase (an index-only scan: no join before grouping), phases
+    named and in their definition's order."""
     e = WorkflowExecution
     with db.session(actor.org_id) as session:
         rows = session.execute(select(e.workflow_definition_id, e.status, e.current_phase_id, func.count())
                                .group_by(e.workflow_definition_id, e.status, e.current_phase_id)).all()
-        names = dict(session.execute(select(WorkflowDefinition.id, WorkflowDefinition.name)).all())
-    return [{"workflow": names.get(d, "?"), "status": s, "phase": p, "count": c} for d, s, p, c in rows]
+        definitions = {d.id: d for d in session.scalars(select(WorkflowDefinition))}
+    phases = {d.id: {p["id"]: (i, p.get("name") or p["id"]) for i, p in
+                     enumerate(sorted(d.phases or [], key=lambda p: p.get("order", 0)))}
+              for d in definitions.values()}
+    result = []
+    for definition_id, status, phase_id, count in rows:
+        definition = definitions.get(definition_id)
+        order, phase = phases.get(definition_id, {}).get(phase_id, (99, phase_id or "(none)"))
+        result.append({"workflow": definition.name if definition else "?", "status": status, "phase": phase,
+                       "phase_order": order, "count": count})
+    return sorted(result, key=lambda r: (r["workflow"], r["phase_order"]))
 
 
 @dataclass(frozen=True)

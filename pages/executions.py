@@ -111,8 +111,9 @@ def listing() -> None:
                                    key="exec_def")
     status = cols[1].selectbox("Status", [None, *STATUSES], format_func=lambda s: "All" if s is None else s,
                                key="exec_status")
-    phase = cols[2].selectbox("Phase", [None, *phases_of(database, actor)],
-                              format_func=lambda p: "All" if p is None else p, key="exec_phase")
+    phase_names = phases_of(database, actor)
+    phase = cols[2].selectbox("Phase", [None, *phase_names],
+                              format_func=lambda p: "All" if p is None else phase_names[p], key="exec_phase")
     span = cols[3].date_input("Started between", (date.today() - timedelta(days=365), date.today()), key="exec_dates")
     start, end = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
     filters = ExecutionFilter(definition, status, phase, start, end)

@@ -12,10 +12,10 @@ st.title(f"Welcome, {actor.email.split('@')[0].title()}")
 
 summary = work_summary(database, actor)
 cols = st.columns(4)
-cols[0].metric("Tasks I hold", summary.mine)
-cols[1].metric("Waiting in my roles' queues", summary.my_roles)
-cols[2].metric("Overdue", summary.overdue)
-cols[3].metric("Due today", summary.due_today)
+cols[0].metric("Tasks I hold", f"{summary.mine:,}")
+cols[1].metric("Waiting in my roles' queues", f"{summary.my_roles:,}")
+cols[2].metric("Overdue", f"{summary.overdue:,}")
+cols[3].metric("Due today", f"{summary.due_today:,}")
 if summary.mine or summary.my_roles:
     st.page_link("pages/tasks.py", label="Open the task queue", icon=":material/arrow_forward:")
 

@@ -105,3 +105,30 @@ def test_held_and_late_tasks_are_counted_per_person_and_all_charts_agree(databas
     assert charts["reviewer_workload"] == reviewer_workload(database, manager, window())
     with pytest.raises(PermissionDenied):
         all_charts(database, reviewer, window())
+
+
+def test_the_home_pipeline_names_phases_in_their_order(database, actor, scene):
+    from byte_core.dashboard import pipeline
+
+    manager, _ = scene
+    rows = pipeline(database, manager)
+    assert sum(r["count"] for r in rows) == 3
+    running = [r for r in rows if r["status"] == "running"]
+    # Wes waits for his review; the two decided ones wait on their HR letters in Notify.
+    assert [(r["workflow"], r["phase"], r["count"]) for r in running] == [
+        (REVIEW["name"], "Initial Review", 1), (REVIEW["name"], "Notify", 2)]
+    orders = [r["phase_order"] for r in rows]
+    assert orders == sorted(orders)
+
+
+def test_the_execution_list_names_steps_and_phases_of_the_pinned_version(database, actor, scene):
+    from byte_core.workflow.inspect import ExecutionFilter, count_executions, list_executions, phases_of
+
+    manager, _ = scene
+    everything = ExecutionFilter(None, None, None, None, None)
+    rows = list_executions(database, manager, everything)
+    assert count_executions(database, manager, everything) == len(rows) == 3
+    waiting = next(r for r in rows if r.contact == "Wes Waiting")
+    steps = {s["id"]: s["name"] for s in REVIEW["steps"]}
+    assert (waiting.phase, waiting.step) == ("Initial Review", steps["step_3"])
+    assert phases_of(database, manager) == {"phase_1": "Initial Review", "phase_2": "Decision", "phase_3": "Notify"}

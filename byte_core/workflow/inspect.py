@@ -198,16 +198,37 @@ def list_executions(db: Database, actor: Actor, filters: ExecutionFilter, *, off
             .join(page, page.c.id == e.id)
             .join(WorkflowDefinition, WorkflowDefinition.id == e.workflow_definition_id)
             .join(Contact, Contact.id == e.contact_id).order_by(e.started_at.desc())).all()
-    return [ExecutionRow(x.id, name, f"{first} {last}", x.status, x.current_phase_id, x.current_step_id, x.started_at,
-                         x.updated_at, x.last_error) for x, name, first, last in rows]
+        labels = {key: _step_and_phase_names(session, *key)
+                  for key in {(x.workflow_definition_id, x.definition_version) for x, *_ in rows}}
+    result = []
+    for x, name, first, last in rows:
+        steps, phases = labels[(x.workflow_definition_id, x.definition_version)]
+        result.append(ExecutionRow(x.id, name, f"{first} {last}", x.status,
+                                   phases.get(x.current_phase_id, x.current_phase_id),
+                                   steps.get(x.current_step_id, x.current_step_id), x.started_at, x.updated_at,
+                                   x.last_error))
+    return result
 
 
-def phases_of(db: Database, actor: Actor) -> list[str]:
-    """Phase ids in use across the organization's definitions, for filters."""
+def _step_and_phase_names(session, definition_id: uuid.UUID, version: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Names from the version the executions are pinned to (cached: versions never change)."""
+    try:
+        definition = load_version(session, definition_id, version)
+    except NotFound:
+        return {}, {}
+    return {s.id: s.name for s in definition.steps}, {p.id: p.name for p in definition.phases}
+
+
+def phases_of(db: Database, actor: Actor) -> dict[str, str]:
+    """Phase ids in use across the organization's definitions with their names, for filters (one id named
+    differently by two workflows shows both names)."""
     with db.session(actor.org_id) as session:
         rows = session.scalars(select(WorkflowDefinition.phases)).all()
-    seen: dict[str, None] = {}
+    names: dict[str, list[str]] = {}
     for phases in rows:
         for phase in phases or []:
-            seen.setdefault(phase.get("id"), None)
-    return [p for p in seen if p]
+            if phase.get("id"):
+                label = phase.get("name") or phase["id"]
+                if label not in names.setdefault(phase["id"], []):
+                    names[phase["id"]].append(label)
+    return {phase_id: " / ".join(labels) for phase_id, labels in names.items()}
