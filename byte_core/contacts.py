@@ -42,7 +42,7 @@ def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | No
             conditions.append(func.regexp_replace(Contact.phone, r"\D", "", "g").like(f"%{digits}%"))
         where.append(or_(*conditions))
     if tag:
-        where.append(Contact.tags.any(tag))
+        where.append(Contact.tags.contains([tag]))
     with db.session(actor.org_id) as session:
         total = session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0
         rows = session.scalars(select(Contact).where(*where).order_by(Contact.last_name, Contact.first_name, Contact.id)
