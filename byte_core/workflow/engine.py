@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ..models import ActivityLog, Contact, Task, User, WorkflowExecution, WorkflowExecutionStep
 from .definition import Definition, Step
+from ..bulk_insert import insert_rows
 from .definitions import load_version
 from .templates import resolve, render
 
@@ -428,15 +429,12 @@ def advance(session: Session, executions: list[WorkflowExecution], now: datetime
 def _insert_in_dependency_order(session: Session, pending: list[Any], activity_rows: list[dict[str, Any]]) -> None:
     """Tasks reference step rows and activity references tasks; with no ORM relationships declared the
     unit of work does not order them, so each kind goes in its own multi-row INSERT, parents first."""
-    visits = [vars(row) for row in pending if isinstance(row, NewVisit)]
-    if visits:
-        session.execute(insert(WorkflowExecutionStep), visits)
+    insert_rows(session, WorkflowExecutionStep, [vars(row) for row in pending if isinstance(row, NewVisit)])
     tasks = [row for row in pending if isinstance(row, Task)]
     if tasks:
         session.add_all(tasks)
         session.flush()
-    if activity_rows:
-        session.execute(insert(ActivityLog), activity_rows)
+    insert_rows(session, ActivityLog, activity_rows)
 
 
 def _activity_row(execution: WorkflowExecution, action: str, details: dict[str, Any], now: datetime,
