@@ -177,12 +177,14 @@ def main() -> None:
             _sign_out(authenticator, "Your session ended (password changed, sessions revoked or account deactivated).")
         else:
             st.session_state["actor"] = actor
-            if st.session_state.pop("reissue_cookie", False):
+            if st.session_state.get("reissue_cookie"):
                 authenticator.cookie_controller.set_cookie()
                 # The session is known by the cookie's issue time from now on (what a restore reads back,
-                # and what sign-out records).
+                # and what sign-out records). The flag clears only here: a click that interrupts this run
+                # inside set_cookie leaves it set, so the next run writes the cookie again and records it.
                 expires = authenticator.cookie_controller.cookie_model.exp_date
                 st.session_state["issued_at"] = datetime.fromtimestamp(expires, timezone.utc) - timedelta(days=COOKIE_DAYS)
+                st.session_state["reissue_cookie"] = False
     if actor is None:
         def login_page() -> None:
             _login_form(database, authenticator)
