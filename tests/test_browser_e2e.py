@@ -98,18 +98,20 @@ def page(browser):
     context.close()
 
 
+# Locators take .first: during a rerun Streamlit shows the previous run's elements (stale) beside the new
+# ones for a moment, so a strict locator can see two.
 def sign_in(page, base: str, role: str) -> None:
     email, password = PASSWORDS[role]
     page.goto(base)
     # The cookie component loads in an iframe and reruns the script once; a click before that rerun
     # would be superseded by it (a person is never that fast).
-    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
     page.wait_for_timeout(1500)
     settle(page)
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    sync_api.expect(page.get_by_text("Welcome,")).to_be_visible()
+    sync_api.expect(page.get_by_text("Welcome,").first).to_be_visible()
 
 
 def open_page(page, title: str) -> None:
@@ -185,7 +187,7 @@ def test_reviewer_approves_and_the_execution_moves_on(database, demo, live_app, 
     dialog.get_by_label("Comment").fill("All documents present (e2e).")
     shot(page, "approval-dialog")
     dialog.get_by_role("button", name="Confirm: Complete").click()
-    sync_api.expect(page.get_by_text("The workflow moves on")).to_be_visible()
+    sync_api.expect(page.get_by_text("The workflow moves on").first).to_be_visible()
 
     detail = _wait_for_step(database, org_id, execution_id, lambda step: step != "docs",
                             "the scheduler did not move the execution on")
@@ -214,7 +216,7 @@ def test_admin_sees_errors_for_an_invalid_definition_then_saves_a_version(databa
     area.press("Control+Enter")
     settle(page)
     page.get_by_role("button", name="Validate").click()
-    sync_api.expect(page.get_by_text("problems found")).to_be_visible()
+    sync_api.expect(page.get_by_text("problems found").first).to_be_visible()
     shot(page, "workflow-errors")
 
     valid["description"] = f"Edited in the browser test {uuid.uuid4().hex[:6]}"
@@ -222,9 +224,9 @@ def test_admin_sees_errors_for_an_invalid_definition_then_saves_a_version(databa
     area.press("Control+Enter")
     settle(page)
     page.get_by_role("button", name="Save", exact=True).click()
-    sync_api.expect(page.get_by_text(f"as version {before + 1}")).to_be_visible()
+    sync_api.expect(page.get_by_text(f"as version {before + 1}").first).to_be_visible()
     page.get_by_role("tab", name="Diagram").click()
-    sync_api.expect(page.get_by_test_id("stGraphVizChart")).to_be_visible()
+    sync_api.expect(page.get_by_test_id("stGraphVizChart").first).to_be_visible()
     shot(page, "workflow-diagram")
     assert find_definition(database, Actor.system(demo.org_id), "Volunteer Background Check").version == before + 1
 
@@ -248,8 +250,8 @@ def test_manager_sees_every_chart_render(demo, live_app, page):
 
     # Signing out ends the session and its cookie: a reload lands on the sign-in form again.
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
-    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
     page.reload()
-    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
     page.wait_for_timeout(2000)  # the cookie component's rerun must not sign anyone back in
-    sync_api.expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
