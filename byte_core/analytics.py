@@ -12,6 +12,7 @@ from sqlalchemy import func, select, true
 from .access import Actor, require_role
 from .db import Database
 from .models import ActivityLog, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
+from .workflow.definitions import phase_positions
 
 E, T, V = WorkflowExecution, Task, WorkflowExecutionStep
 OPEN = ("todo", "in_progress")
@@ -63,13 +64,12 @@ def phase_funnel(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[st
         definitions = _definitions(session)
     rows = []
     for definition_id, definition in definitions.items():
-        phases = sorted(definition.phases or [], key=lambda p: p.get("order", 0))
-        order = {p["id"]: i for i, p in enumerate(phases)}
-        mine = [(order.get(phase, -1), total, now) for d, phase, total, now in groups if d == definition_id]
+        positions = phase_positions(definition)
+        mine = [(positions.get(phase, (-1,))[0], total, now) for d, phase, total, now in groups if d == definition_id]
         if not mine:
             continue
-        for index, phase in enumerate(phases):
-            rows.append({"workflow": definition.name, "phase": phase.get("name", phase["id"]), "order": index + 1,
+        for index, name in sorted(positions.values()):
+            rows.append({"workflow": definition.name, "phase": name, "order": index + 1,
                          "reached": sum(t for o, t, _ in mine if o >= index),
                          "in_phase_now": sum(n for o, _, n in mine if o == index)})
     return rows
@@ -121,8 +121,8 @@ def cycle_time_per_phase(db: Database, actor: Actor, f: AnalyticsFilter) -> list
     result = []
     for definition_id, phase_id, p50, p90, count in rows:
         definition = definitions.get(definition_id)
-        phases = {p["id"]: (p.get("order", 0), p.get("name", p["id"])) for p in (definition.phases or [])} if definition else {}
-        order, name = phases.get(phase_id, (99, phase_id))
+        position, name = phase_positions(definition).get(phase_id, (98, phase_id))
+        order = position + 1
         result.append({"workflow": definition.name if definition else "?", "phase": name, "order": order,
                        "p50_hours": round(float(p50), 2), "p90_hours": round(float(p90), 2), "executions": count})
     return sorted(result, key=lambda r: (r["workflow"], r["order"]))
@@ -226,8 +226,8 @@ def _emails(session) -> dict[uuid.UUID, str]:
     return dict(session.execute(select(User.id, User.email)).all())
 
 
-CHARTS = ("phase_funnel", "started_completed_over_time", "cycle_time_per_phase", "approval_rates",
-          "overdue_and_late", "timeouts", "reviewer_workload")
+CHARTS = {chart.__name__: chart for chart in (phase_funnel, started_completed_over_time, cycle_time_per_phase,
+                                               approval_rates, overdue_and_late, timeouts, reviewer_workload)}
 
 
 def all_charts(db: Database, actor: Actor, f: AnalyticsFilter, workers: int = 3) -> dict[str, list[dict[str, Any]]]:
@@ -237,5 +237,5 @@ def all_charts(db: Database, actor: Actor, f: AnalyticsFilter, workers: int = 3)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers, thread_name_prefix="analytics") as pool:
-        futures = {name: pool.submit(globals()[name], db, actor, f) for name in CHARTS}
+        futures = {name: pool.submit(chart, db, actor, f) for name, chart in CHARTS.items()}
         return {name: future.result() for name, future in futures.items()}

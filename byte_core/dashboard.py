@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from .access import Actor
 from .db import Database
 from .models import SchedulerHeartbeat, Task, WorkflowDefinition, WorkflowExecution
+from .workflow.definitions import phase_positions
 
 OPEN = ("todo", "in_progress")
 
@@ -47,13 +48,10 @@ def pipeline(db: Database, actor: Actor) -> list[dict]:
         rows = session.execute(select(e.workflow_definition_id, e.status, e.current_phase_id, func.count())
                                .group_by(e.workflow_definition_id, e.status, e.current_phase_id)).all()
         definitions = {d.id: d for d in session.scalars(select(WorkflowDefinition))}
-    phases = {d.id: {p["id"]: (i, p.get("name") or p["id"]) for i, p in
-                     enumerate(sorted(d.phases or [], key=lambda p: p.get("order", 0)))}
-              for d in definitions.values()}
     result = []
     for definition_id, status, phase_id, count in rows:
         definition = definitions.get(definition_id)
-        order, phase = phases.get(definition_id, {}).get(phase_id, (99, phase_id or "(none)"))
+        order, phase = phase_positions(definition).get(phase_id, (99, phase_id or "(none)"))
         result.append({"workflow": definition.name if definition else "?", "status": status, "phase": phase,
                        "phase_order": order, "count": count})
     return sorted(result, key=lambda r: (r["workflow"], r["phase_order"]))

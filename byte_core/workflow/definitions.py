@@ -141,6 +141,13 @@ def definition_names(db: Database, actor: Actor, *, active_only: bool = False) -
         return dict(session.execute(query).all())
 
 
+def phase_positions(row: WorkflowDefinition | WorkflowDefinitionVersion | None) -> dict[str, tuple[int, str]]:
+    """Phase id -> (0-based position in the definition's phase order, display name), for read models that
+    group by the stored phase id."""
+    phases = sorted((row.phases if row is not None else None) or [], key=lambda p: p.get("order", 0))
+    return {p["id"]: (i, p.get("name") or p["id"]) for i, p in enumerate(phases)}
+
+
 def list_versions(db: Database, actor: Actor, definition_id: uuid.UUID) -> list[WorkflowDefinitionVersion]:
     with db.session(actor.org_id) as session:
         return list(session.scalars(select(WorkflowDefinitionVersion)
