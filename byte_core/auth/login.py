@@ -45,7 +45,7 @@ def authenticate(db: Database, email: str, password: str, *, ip: str | None = No
     if not email or not password:
         return LoginResult(False, "Enter your email and password.")
     with db.session(None, login_email=email) as session:
-        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        user = _user_by_email(session, email)
         failures = session.scalars(select(LoginAttempt.created_at).where(
             func.lower(LoginAttempt.email) == email, LoginAttempt.was_successful.is_(False),
             # Attempts refused while locked are kept for the audit but do not extend the lock, so the
@@ -55,9 +55,7 @@ def authenticate(db: Database, email: str, password: str, *, ip: str | None = No
             .order_by(LoginAttempt.created_at)).all()
 
         def attempt(ok: bool, reason: str | None) -> None:
-            session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email,
-                                     ip_address=ip, user_agent=(user_agent or "")[:300], was_successful=ok,
-                                     failure_reason=reason, created_at=now))
+            _record_attempt(session, user, email, ip, user_agent, reason if not ok else None, now)
 
         if len(failures) >= MAX_FAILURES:
             until = failures[-MAX_FAILURES] + WINDOW
@@ -88,13 +86,11 @@ def authenticate_identity(db: Database, email: str | None, *, provider: str, ema
     if not email:
         return LoginResult(False, f"{provider} did not share an email address, so no BYTE account can be matched.")
     with db.session(None, login_email=email) as session:
-        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        user = _user_by_email(session, email)
         reason = ("EMAIL_NOT_VERIFIED" if email_verified is False else "USER_NOT_FOUND" if user is None
                   else "ACCOUNT_INACTIVE" if not user.is_active
                   else "SESSION_REVOKED" if issued_at is not None and _ended_since(user, issued_at) else None)
-        session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email, ip_address=ip,
-                                 user_agent=f"oidc:{provider} {user_agent or ''}"[:300], was_successful=reason is None,
-                                 failure_reason=reason, created_at=now))
+        _record_attempt(session, user, email, ip, f"oidc:{provider} {user_agent or ''}", reason, now)
     if reason is not None:
         return LoginResult(False, {
             "EMAIL_NOT_VERIFIED": f"{provider} has not verified {email}; verify it there, then sign in again.",
@@ -104,6 +100,18 @@ def authenticate_identity(db: Database, email: str | None, *, provider: str, ema
                                f"Sign in with {provider} again.",
         }[reason])
     return _signed_in(db, user, now, {"ip": ip, "via": f"oidc:{provider}"})
+
+
+def _user_by_email(session, email: str) -> User | None:
+    """Looked up in a login session (`login_email` set): the one row RLS lets it see, in any organization."""
+    return session.scalar(select(User).where(func.lower(User.email) == email))
+
+
+def _record_attempt(session, user: User | None, email: str, ip: str | None, user_agent: str | None,
+                    failure: str | None, now: datetime) -> None:
+    session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email, ip_address=ip,
+                             user_agent=(user_agent or "")[:300], was_successful=failure is None,
+                             failure_reason=failure, created_at=now))
 
 
 def _signed_in(db: Database, user: User, now: datetime, details: dict) -> LoginResult:
@@ -145,7 +153,7 @@ def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor 
     deactivated, changed password, or had their sessions revoked since. Roles are read fresh."""
     email = (email or "").strip().lower()
     with db.session(None, login_email=email) as session:
-        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        user = _user_by_email(session, email)
     if user is None or not user.is_active or _ended_since(user, issued_at):
         return None
     return actor_of(user)
