@@ -112,6 +112,15 @@ def sign_in(page, base: str, role: str) -> None:
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     sync_api.expect(page.get_by_text("Welcome,").first).to_be_visible()
+    # Signed in means the cookie is written: the run after sign-in renders the cookie component, whose
+    # completion (and the cookie reader noticing the new cookie) reruns the script; a navigation click
+    # during those reruns is superseded by them.
+    deadline = time.monotonic() + 20
+    while not any(c["name"] == "byte_session" for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the sign-in cookie was never written"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(1000)
+    settle(page)
 
 
 def open_page(page, title: str) -> None:
