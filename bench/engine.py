@@ -145,7 +145,7 @@ def latency(db, actor, data_dir: Path, approvals: int) -> None:
     from byte_core.models import Contact, Task
     from byte_core.users import add_user
     from byte_core.workflow.definitions import get_definition_row, save_definition
-    from byte_core.workflow.service import complete_task, start_execution_in
+    from byte_core.workflow.commands import complete_task, start_execution_in
 
     save_definition(db, actor, LATENCY)
     manager = add_user(db, actor, f"manager-{uuid.uuid4().hex[:6]}@bench.example.com", "manager", password=None)

@@ -11,11 +11,11 @@ from sqlalchemy import func, select, true
 
 from .access import Actor, require_role
 from .db import Database
-from .models import ActivityLog, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
+from .models import ActivityLog, Task, User, WorkflowDefinition, WorkflowExecution, StepVisit
 from .workflow.definitions import phase_positions
 
-E, T, V = WorkflowExecution, Task, WorkflowExecutionStep
-OPEN = ("todo", "in_progress")
+E, T, V = WorkflowExecution, Task, StepVisit
+from .workflow.lifecycle import TASK_OPEN as OPEN
 CYCLE_SAMPLE = 10_000
 WORKLOAD_SAMPLE = 20_000
 

@@ -124,12 +124,12 @@ STAGING = {
     "tasks": (
         "id uuid, execution_id uuid, contact_id uuid, assigned_to text, assigned_role text, title text, "
         "task_type text, status text, priority text, outcome text, due_date date, completed_at float8, "
-        "step_id text, step_run_id uuid, completed_by text, created_at float8",
+        "step_id text, step_visit_id uuid, completed_by text, created_at float8",
         "INSERT INTO tasks (id, org_id, workflow_execution_id, contact_id, assigned_to, assigned_role, title, "
-        "task_type, status, priority, outcome, due_date, completed_at, created_by_step_id, step_run_id, "
+        "task_type, status, priority, outcome, due_date, completed_at, created_by_step_id, step_visit_id, "
         "completed_by, created_at, updated_at, metadata) SELECT id, :org, execution_id, contact_id, assigned_to, "
         "assigned_role, title, task_type, status, priority, outcome, due_date, to_timestamp(completed_at), step_id, "
-        "step_run_id, completed_by, to_timestamp(created_at), to_timestamp(coalesce(completed_at, created_at)), "
+        "step_visit_id, completed_by, to_timestamp(created_at), to_timestamp(coalesce(completed_at, created_at)), "
         "'{}'::jsonb FROM stage_tasks"),
     "activity_log": (
         "user_id text, entity_type text, entity_id uuid, execution_id uuid, contact_id uuid, task_id uuid, "

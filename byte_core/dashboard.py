@@ -11,7 +11,7 @@ from .db import Database
 from .models import SchedulerHeartbeat, Task, WorkflowDefinition, WorkflowExecution
 from .workflow.definitions import phase_positions
 
-OPEN = ("todo", "in_progress")
+from .workflow.lifecycle import TASK_OPEN as OPEN
 
 
 def my_queue_filter(actor: Actor):

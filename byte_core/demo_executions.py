@@ -17,7 +17,7 @@ from .models import Contact, Task, User, WorkflowExecution
 from .notes import add_note
 from .workflow.definitions import get_definition_row
 from .workflow.runner import run_execution
-from .workflow.service import change_status, claim_task, complete_task, start_execution_in
+from .workflow.commands import change_status, claim_task, complete_task, start_execution_in
 
 SEED = 7
 EXECUTIONS = 150

@@ -205,7 +205,7 @@ class WorkflowExecution(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class WorkflowExecutionStep(Base):
+class StepVisit(Base):
     """One visit of an execution to a step: the step history (seed 001 `execution_steps`)."""
 
     __tablename__ = "workflow_execution_steps"
@@ -240,7 +240,7 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint("status IN ('todo', 'in_progress', 'done', 'cancelled')", name="tasks_status"),
         CheckConstraint("priority IN ('low', 'medium', 'high')", name="tasks_priority"),
-        UniqueConstraint("step_run_id", name="tasks_one_per_step_run"),
+        UniqueConstraint("step_visit_id", name="tasks_one_per_step_visit"),
         Index("idx_tasks_org", "org_id"),
         Index("idx_tasks_assigned", "assigned_to"),
         Index("idx_tasks_role", "assigned_role", postgresql_where=text("assigned_role IS NOT NULL")),
@@ -281,9 +281,12 @@ class Task(Base):
                                                              default=dict)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
     updated_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
-    step_run_id: Mapped[uuid.UUID | None] = mapped_column(
+    step_visit_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("workflow_execution_steps.id", ondelete="SET NULL"))
     completed_by: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    # Optimistic concurrency: every change adds one; a command carries the version the person saw.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"), default=1)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Note(Base):

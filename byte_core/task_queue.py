@@ -14,7 +14,7 @@ from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import Contact, Task, User, WorkflowDefinition, WorkflowExecution
 
-OPEN = ("todo", "in_progress")
+from .workflow.lifecycle import TASK_OPEN as OPEN
 MINE = "mine"
 SORTS = {
     "due date": lambda: (Task.due_date.asc().nulls_last(), Task.created_at),

@@ -7,7 +7,7 @@ import streamlit as st
 from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact, import_contacts, metadata_text,
                                 parse_metadata, preview_csv, save_contact, search_contacts, timeline)
 from byte_core.workflow.definitions import definition_names
-from byte_core.workflow.service import start_execution
+from byte_core.workflow.commands import start_execution
 from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25

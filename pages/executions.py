@@ -9,7 +9,7 @@ from byte_core.notes import add_note
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.inspect import (COUNT_CAP, ExecutionFilter, count_executions, get_execution,
                                         list_executions, phases_of)
-from byte_core.workflow.service import change_status
+from byte_core.workflow.commands import change_status
 from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25

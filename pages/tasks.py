@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from byte_core.task_queue import MINE, SORTS, QueueRow, queue_names, reassign_targets, task_context, task_queue
-from byte_core.workflow.service import claim_task, complete_task, reassign_tasks, release_task
+from byte_core.workflow.commands import claim_task, complete_task, reassign_tasks, release_task
 from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate, show_flash
 
 PAGE_SIZE = 25

@@ -24,7 +24,8 @@ from sqlalchemy import text
 
 from byte_core.db import Database, get_database
 from byte_core.work import drain_everything
-from byte_core.workflow.runner import WAKE_CHANNEL, TickResult, org_ids
+from byte_core.workflow.runner import TickResult, org_ids
+from byte_core.workflow.store import WAKE_CHANNEL
 
 log = logging.getLogger("byte.scheduler")
 

@@ -16,7 +16,7 @@ from byte_core.task_queue import task_queue
 from byte_core.users import add_user
 from byte_core.workflow.definitions import save_definition
 from byte_core.workflow.runner import drain_org
-from byte_core.workflow.service import complete_task, start_execution
+from byte_core.workflow.commands import complete_task, start_execution
 from tests.conftest import new_org
 
 REVIEW = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
@@ -86,7 +86,7 @@ def test_held_and_late_tasks_are_counted_per_person_and_all_charts_agree(databas
 
     from byte_core.analytics import CHARTS, all_charts
     from byte_core.models import Task
-    from byte_core.workflow.service import claim_task
+    from byte_core.workflow.commands import claim_task
 
     manager, reviewer = scene
     waiting = next(r for r in task_queue(database, reviewer, "reviewer", limit=500).rows if r.contact == "Wes Waiting")

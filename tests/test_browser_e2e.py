@@ -145,7 +145,7 @@ def _reviewer_approval(database, org_id: str) -> tuple[uuid.UUID, str]:
     """A Client Onboarding execution waiting on the reviewer's 'Documents complete?' approval."""
     from byte_core.contacts import save_contact
     from byte_core.workflow.runner import drain_org
-    from byte_core.workflow.service import complete_task, start_execution
+    from byte_core.workflow.commands import complete_task, start_execution
     from byte_core.task_queue import task_queue
 
     system = Actor.system(org_id, label="e2e")

@@ -39,11 +39,11 @@ def test_large_seed_is_consistent_and_refused_twice(database, fast_path):
         assert s.scalar(text("""SELECT count(*) FROM workflow_executions e
             JOIN workflow_execution_steps v ON v.workflow_execution_id = e.id AND v.seq = e.step_seq
             WHERE e.status = 'running' AND v.step_type IN ('wait_for_task', 'wait_for_approval')
-              AND (SELECT count(*) FROM tasks t WHERE t.workflow_execution_id = e.id AND t.step_run_id IS NOT NULL
+              AND (SELECT count(*) FROM tasks t WHERE t.workflow_execution_id = e.id AND t.step_visit_id IS NOT NULL
                    AND t.status IN ('todo', 'in_progress')) <> 1""")) == 0
         assert s.scalar(text("""SELECT count(*) FROM workflow_executions WHERE status = 'completed'
             AND EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_execution_id = workflow_executions.id
-                        AND t.step_run_id IS NOT NULL AND t.status <> 'done')""")) == 0
+                        AND t.step_visit_id IS NOT NULL AND t.status <> 'done')""")) == 0
     with pytest.raises(Conflict, match="already holds contacts"):
         seed_large(database, slug, contacts=10, executions=10, show_progress=False)
     stranger = Actor.system(new_org(database).id)

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, text
 from byte_core.access import Actor
 from byte_core.demo import WORKFLOW_DIR
 from byte_core.errors import Conflict, InvalidInput, PermissionDenied
-from byte_core.models import ActivityLog, Contact, Task, WorkflowExecution, WorkflowExecutionStep
+from byte_core.models import ActivityLog, Contact, Task, WorkflowExecution, StepVisit
 from byte_core.users import add_user
 from byte_core.workflow.definitions import save_definition
 from byte_core.workflow.inspect import explain, get_execution
 from byte_core.workflow.runner import drain_org, tick
-from byte_core.workflow.service import change_status, claim_task, complete_task, start_execution
+from byte_core.workflow.commands import change_status, claim_task, complete_task, start_execution
 
 REVIEW = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
 
@@ -224,10 +224,10 @@ def test_rerunning_a_step_never_creates_a_second_task(database, actor, contact):
     with database.session(actor.org_id) as s:
         task = s.scalar(select(Task).where(Task.workflow_execution_id == started.id))
     # The database itself refuses a second task for the same step run.
-    with pytest.raises(Exception, match="tasks_one_per_step_run"):
+    with pytest.raises(Exception, match="tasks_one_per_step_visit"):
         with database.session(actor.org_id) as s:
-            s.execute(text("INSERT INTO tasks (org_id, title, step_run_id) VALUES (:o, 'dup', :r)"),
-                      {"o": actor.org_id, "r": task.step_run_id})
+            s.execute(text("INSERT INTO tasks (org_id, title, step_visit_id) VALUES (:o, 'dup', :r)"),
+                      {"o": actor.org_id, "r": task.step_visit_id})
     # Re-advancing the waiting execution many times adds nothing.
     for _ in range(3):
         with database.session(actor.org_id) as s:
@@ -235,8 +235,8 @@ def test_rerunning_a_step_never_creates_a_second_task(database, actor, contact):
         drain_org(database, actor.org_id)
     with database.session(actor.org_id) as s:
         assert s.scalar(select(func.count()).select_from(Task).where(Task.workflow_execution_id == started.id)) == 1
-        assert s.scalar(select(func.count()).select_from(WorkflowExecutionStep).where(
-            WorkflowExecutionStep.workflow_execution_id == started.id)) == 3
+        assert s.scalar(select(func.count()).select_from(StepVisit).where(
+            StepVisit.workflow_execution_id == started.id)) == 3
 
 
 def broken_definition() -> dict:

@@ -96,7 +96,7 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict:
 def start_command(workflow: str, contact: str, variables: tuple[str, ...], org_slug: str | None, as_json: bool) -> None:
     """Start an execution; it runs at once up to its first waiting step."""
     from ..workflow.inspect import explain
-    from ..workflow.service import start_execution
+    from ..workflow.commands import start_execution
 
     db = migrated_database()
     actor = actor_for(db, org_slug)
@@ -146,7 +146,7 @@ def _control(action: str):
     @org_option
     @json_option
     def command(execution_id: str, reason: str, org_slug: str | None, as_json: bool) -> None:
-        from ..workflow.service import change_status
+        from ..workflow.commands import change_status
 
         db = migrated_database()
         execution = change_status(db, actor_for(db, org_slug), execution_id, action, reason)
@@ -227,7 +227,7 @@ for _name in ("claim", "release"):
 @json_option
 def complete_command(task_id, as_email, outcome, comment, org_slug, as_json) -> None:
     """Complete a task, or approve/reject an approval."""
-    from ..workflow.service import complete_task
+    from ..workflow.commands import complete_task
 
     db = migrated_database()
     task = complete_task(db, _person(db, org_slug, as_email), task_id, outcome=outcome, comment=comment)

@@ -20,8 +20,8 @@ from ..access import Actor, require_role
 from ..db import Database
 from ..errors import InvalidInput, NotFound
 from ..models import Contact, FormstackConfig, FormstackSubmission, Organization, WorkflowDefinition
-from ..workflow.runner import utcnow, wake
-from ..workflow.service import start_execution_in
+from ..workflow.store import utcnow, wake
+from ..workflow.commands import start_execution_in
 from .webhook import ParsedDelivery, VerificationSettings, WebhookRejected, map_fields, receive, validate_mappings
 
 CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state",

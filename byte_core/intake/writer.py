@@ -49,7 +49,7 @@ class Stored:
 def store_batch(db: Database, org_id: str, deliveries: list[ParsedDelivery]) -> list[Stored]:
     """Store deliveries of one org in one transaction; the result is in the order given. A UniqueID repeated
     within the batch is stored once and its repeats counted, exactly as if they had come one by one."""
-    from ..workflow.runner import WAKE_CHANNEL
+    from ..workflow.store import wake
 
     first: dict[str, int] = {}
     rows: list[dict] = []
@@ -63,7 +63,7 @@ def store_batch(db: Database, org_id: str, deliveries: list[ParsedDelivery]) -> 
         result = {r.submission_id: r for r in session.execute(
             STORE_BATCH, {"org": org_id, "rows": json.dumps(rows, default=str)})}
         if any(r.inserted for r in result.values()):
-            session.execute(text("SELECT pg_notify(:channel, :org)"), {"channel": WAKE_CHANNEL, "org": org_id})
+            wake(session, org_id)
     answers, seen = [], set()
     for delivery in deliveries:
         row = result[delivery.unique_id]

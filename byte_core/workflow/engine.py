@@ -1,67 +1,56 @@
-"""The engine: advances executions step by step inside the caller's transaction.
+"""The engine, pure: a run reads a snapshot of one execution and returns what should change, as data.
 
-Design (DESIGN.md §4):
-- An execution is due when `status = 'running' AND next_run_at <= now`; workers claim due rows with
-  FOR UPDATE SKIP LOCKED and advance a whole batch in one transaction, so a crash rolls the batch
-  back and another worker redoes it; nothing is half-applied.
-- A run of one execution collects its writes in `Effects` and they are applied only when the run
-  succeeds: a broken execution (bad template, missing step) fails alone, the rest of the batch goes on.
-- Each visit to a step is a `workflow_execution_steps` row (seq 1, 2, ...); tasks are keyed by that
-  row (`tasks.step_run_id` is UNIQUE), so a step re-run can never create a second task.
+It runs no SQL and creates no ORM objects, so it is unit-tested without PostgreSQL (tests/unit/).
+`workflow/store.py` loads snapshots for a batch of claimed executions and applies the results in the
+batch's transaction; a run that raises fails that execution alone (DESIGN.md §7).
+
+- Each visit to a step is a `VisitState` (a `workflow_execution_steps` row, seq 1, 2, ...). Tasks are
+  keyed by their visit (`tasks.step_visit_id` is UNIQUE), so a step re-run can never create a second task.
+- Handlers read the definition, the execution's variables, the current visit, the tasks the execution
+  owns and the contact; they never wait on anything but data in the snapshot.
 """
 from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
-
-from ..bulk_insert import insert_rows
-from ..models import ActivityLog, Contact, Task, User, WorkflowExecution, WorkflowExecutionStep
 from .definition import Definition, Step
-from .definitions import load_version
-from .templates import resolve, render
+from .templates import render, resolve
 
-WAIT_TYPES = {"wait_for_task", "wait_for_approval", "delay"}
 MAX_STEPS_PER_RUN = 500
-CONTACT_FIELDS = ("id", "first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city",
-                  "state", "zip", "tags")
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city",
+                  "state", "zip")
 
 
 class StepFailed(Exception):
     """A step cannot go on; the message is shown to people as the execution's error."""
 
 
-@dataclass
-class Effects:
-    adds: list[Any] = field(default_factory=list)
-    changes: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
-    # Audit rows as plain dicts: they are only ever inserted, so they skip the ORM's per-object bookkeeping
-    # (a third of a batch's Python time when they were objects) and go in through insert_rows.
-    activity: list[dict[str, Any]] = field(default_factory=list)
-
-    def change(self, obj: Any, **values: Any) -> None:
-        self.changes.append((obj, values))
-
-    def apply(self, pending: list[Any]) -> None:
-        for obj, values in self.changes:
-            for key, value in values.items():
-                setattr(obj, key, value)
-        pending.extend(self.adds)
-
-
-@dataclass
-class NewVisit:
-    """A step visit created in this run: a plain object inserted as a dict (no ORM bookkeeping), with the
-    attributes the run reads on loaded `WorkflowExecutionStep` rows."""
-
+# --- the snapshot a run reads -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExecutionState:
     id: uuid.UUID
     org_id: str
-    workflow_execution_id: uuid.UUID
+    workflow_definition_id: uuid.UUID
+    definition_version: int
+    contact_id: uuid.UUID
+    current_step_id: str | None
+    current_phase_id: str | None
+    step_seq: int
+    variables: dict[str, Any]
+    source: str | None
+    source_id: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass
+class VisitState:
+    """One visit of an execution to a step (the only name for it: a "step visit")."""
+
+    id: uuid.UUID
     seq: int
     step_id: str
     phase_id: str | None
@@ -76,207 +65,45 @@ class NewVisit:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class TaskState:
+    id: uuid.UUID
+    title: str
+    status: str
+    outcome: str | None = None
+    outcome_comment: str | None = None
+    completed_by: str | None = None
+    assigned_to: str | None = None
+    assigned_role: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    execution: ExecutionState
+    visit: VisitState | None
+    tasks: dict[uuid.UUID, TaskState]
+    contact: dict[str, Any] | None
+    #: user key (id or lower-case email) named by `assign_to: {type: user}` -> active user id, or None
+    users: dict[str, str | None]
+
+
+# --- what a run returns -----------------------------------------------------------------------------------------
 @dataclass
-class Batch:
-    """What a batch run loads once for all its executions."""
-
-    session: Session
-    now: datetime
-    contacts: dict[uuid.UUID, Contact]
-    visits: dict[uuid.UUID, "WorkflowExecutionStep | NewVisit"]
-    tasks: dict[uuid.UUID, Task]
-    users_by_key: dict[str, str | None] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, session: Session, executions: list[WorkflowExecution], now: datetime) -> "Batch":
-        ids = [e.id for e in executions]
-        contacts = {c.id: c for c in session.scalars(
-            select(Contact).where(Contact.id.in_({e.contact_id for e in executions})))}
-        pairs = [(e.id, e.step_seq) for e in executions if e.step_seq]
-        visits = {}
-        if pairs:
-            visits = {v.workflow_execution_id: v for v in session.scalars(select(WorkflowExecutionStep).where(
-                tuple_(WorkflowExecutionStep.workflow_execution_id, WorkflowExecutionStep.seq).in_(pairs)))}
-        tasks = {t.id: t for t in session.scalars(select(Task).where(Task.workflow_execution_id.in_(ids),
-                                                                     Task.step_run_id.is_not(None)))}
-        return cls(session, now, contacts, visits, tasks)
-
-    def user_id_for(self, key: str) -> str | None:
-        if key not in self.users_by_key:
-            self.users_by_key[key] = self.session.scalar(select(User.id).where(
-                (User.id == key) | (User.email == key.lower()), User.is_active.is_(True)))
-        return self.users_by_key[key]
-
-
-@dataclass
-class AdvanceStats:
-    executions: int = 0
-    steps: int = 0
-    failed: int = 0
-
-
-class Run:
-    """One execution's advance: walks steps until it must wait or ends."""
-
-    def __init__(self, batch: Batch, execution: WorkflowExecution, definition: Definition):
-        self.batch, self.execution, self.definition = batch, execution, definition
-        self.now = batch.now
-        self.fx = Effects()
-        self.variables: dict[str, Any] = copy.deepcopy(execution.variables or {})
-        self.step_seq = execution.step_seq
-        self.step_id = execution.current_step_id
-        self.phase_id = execution.current_phase_id
-        self.visit = batch.visits.get(execution.id)
-        self.visit_is_new = False
-        self.new_tasks: dict[uuid.UUID, Task] = {}
-        self.steps_done = 0
-        self.contact_changes: dict[str, Any] = {}
-        self.next_run_at: datetime | None = None
-        self.final: Finish | None = None
-
-    # --- context ---------------------------------------------------------------------------------
-    def context(self) -> dict[str, Any]:
-        contact = self.batch.contacts.get(self.execution.contact_id)
-        contact_data = {name: getattr(contact, name) for name in CONTACT_FIELDS} if contact else {}
-        if contact is not None:
-            contact_data["id"] = str(contact.id)
-            contact_data["metadata"] = self.contact_changes.get("metadata_", contact.metadata_) or {}
-            contact_data["tags"] = self.contact_changes.get("tags", contact.tags) or []
-        return {**self.variables, "variables": self.variables, "contact": contact_data,
-                "trigger": self.variables.get("trigger", {}),
-                "execution": {"id": str(self.execution.id), "source": self.execution.source,
-                              "source_id": self.execution.source_id}}
-
-    def render(self, text: str | None) -> str | None:
-        return render(text, self.context()) if text else text
-
-    # --- the walk ----------------------------------------------------------------------------------
-    def run(self) -> None:
-        while True:
-            if self.steps_done >= MAX_STEPS_PER_RUN:
-                raise StepFailed(f"more than {MAX_STEPS_PER_RUN} steps without waiting; is there a loop?")
-            step = self.definition.step(self.step_id) if self.step_id else None
-            if step is None:
-                raise StepFailed(f"step {self.step_id!r} does not exist in version "
-                                 f"{self.execution.definition_version} of the definition")
-            if self.visit is None or self.visit.step_id != step.id or self.visit.status not in ("running", "waiting"):
-                self.enter(step)
-            outcome = HANDLERS[step.type](self, step)
-            if outcome is WAIT:
-                return
-            if isinstance(outcome, Finish):
-                self.finish(outcome)
-                return
-            self.leave(step, status=outcome.status, outcome=outcome.outcome)
-            next_id = outcome.goto or self.definition.next_step_id(step.id)
-            if next_id is None:
-                self.finish(Finish("completed", "completed"))
-                return
-            self.step_id = next_id
-
-    def enter(self, step: Step) -> None:
-        self.step_seq += 1
-        self.visit = NewVisit(
-            id=uuid.uuid4(), org_id=self.execution.org_id, workflow_execution_id=self.execution.id, seq=self.step_seq,
-            step_id=step.id, phase_id=step.phase_id, step_type=step.type, entered_at=self.now)
-        self.visit_is_new = True
-        self.fx.adds.append(self.visit)
-        self.step_id, self.phase_id = step.id, step.phase_id
-
-    def set_visit(self, **values: Any) -> None:
-        if self.visit_is_new:
-            for key, value in values.items():
-                setattr(self.visit, key, value)
-        else:
-            self.fx.change(self.visit, **values)
-
-    def leave(self, step: Step, *, status: str = "completed", outcome: str | None = None) -> None:
-        duration = int((self.now - self.visit.entered_at).total_seconds() * 1000)
-        self.set_visit(status=status, outcome=outcome, left_at=self.now, duration_ms=max(duration, 0))
-        self.steps_done += 1
-        self.log("step_completed", {"step_id": step.id, "step": step.name, "type": step.type, "outcome": outcome,
-                                    "status": status, "duration_ms": max(duration, 0)})
-
-    def output(self, step: Step, **values: Any) -> dict[str, Any]:
-        merged = {**(self.visit.output or {}), **values}
-        self.set_visit(output=merged)
-        self.variables[step.id] = {**self.variables.get(step.id, {}), **values}
-        return merged
-
-    def wait_until(self, when: datetime | None) -> "_Wait":
-        self.set_visit(status="waiting")
-        self.next_run_at = when
-        return WAIT
-
-    def finish(self, result: "Finish") -> None:
-        step = self.definition.step(self.step_id)
-        self.leave(step, status="completed" if result.status == "completed" else "failed", outcome=result.outcome)
-        self.final = result
-
-    def log(self, action: str, details: dict[str, Any], task_id: uuid.UUID | None = None) -> None:
-        self.fx.activity.append(_activity_row(self.execution, action, details, self.now, task_id))
-
-    # --- tasks -------------------------------------------------------------------------------------
-    def create_task(self, step: Step, *, task_type: str, default_title: str) -> Task:
-        config = step.config
-        target = config.get("assign_to") or {}
-        role = target.get("role") if target.get("type") == "role" else None
-        user_id = None
-        if target.get("type") == "user":
-            user_id = self.batch.user_id_for(str(target.get("user")))
-            if user_id is None:
-                raise StepFailed(f"assign_to.user {target.get('user')!r} is not an active user of this organization")
-        due_days = config.get("due_in_days")
-        task = Task(
-            id=uuid.uuid4(), org_id=self.execution.org_id, workflow_execution_id=self.execution.id,
-            contact_id=self.execution.contact_id, assigned_to=user_id, assigned_role=role,
-            title=self.render(config.get("title")) or default_title,
-            description=self.render(config.get("description")), task_type=task_type, status="todo",
-            priority=config.get("priority", "medium"),
-            due_date=(self.now + timedelta(days=due_days)).date() if due_days else None,
-            created_by_step_id=step.id, step_run_id=self.visit.id,
-            metadata_={"approval_options": config.get("approval_options", {})} if task_type == "approval" else {},
-            created_at=self.now, updated_at=self.now)
-        self.fx.adds.append(task)
-        self.new_tasks[task.id] = task
-        self.log("task_created", {"step_id": step.id, "title": task.title, "assigned_role": role,
-                                  "assigned_to": user_id, "task_type": task_type}, task_id=task.id)
-        return task
-
-    def task(self, task_id: Any) -> Task | None:
-        try:
-            key = uuid.UUID(str(task_id))
-        except ValueError:
-            return None
-        return self.new_tasks.get(key) or self.batch.tasks.get(key)
-
-    def wait_on_task(self, step: Step, task: Task, *, approval: bool) -> Any:
-        if task.status == "done":
-            values = {"outcome": task.outcome or "completed", "comment": task.outcome_comment,
-                      ("decided_by" if approval else "completed_by"): task.completed_by, "task_id": str(task.id)}
-            self.output(step, **values)
-            return Next(outcome=values["outcome"])
-        if task.status == "cancelled":
-            raise StepFailed(f"task {task.title!r} was cancelled, so {step.id} ({step.name}) cannot finish")
-        timeout_at = self.visit.timeout_at
-        if timeout_at is not None and timeout_at <= self.now:
-            return self.time_out(step, task)
-        return self.wait_until(timeout_at)
-
-    def time_out(self, step: Step, task: Task | None) -> Any:
-        policy = step.config.get("on_timeout") or {"action": "fail"}
-        days = step.config.get("timeout_days")
-        self.log("step_timed_out", {"step_id": step.id, "step": step.name, "policy": policy["action"]})
-        if policy["action"] == "goto":
-            self.output(step, timed_out=True)
-            return Next(goto=policy["step"], status="timed_out", outcome="timed_out")
-        if policy["action"] == "escalate" and task is not None:
-            self.fx.change(task, assigned_role=policy["role"], assigned_to=None, status="todo", updated_at=self.now)
-            self.output(step, escalated_to=policy["role"])
-            self.set_visit(timeout_at=None)
-            self.log("task_escalated", {"step_id": step.id, "to_role": policy["role"]}, task_id=task.id)
-            return self.wait_until(None)
-        raise StepFailed(f"{step.id} ({step.name}) timed out after {days:g} days")
+class RunResult:
+    execution_id: uuid.UUID
+    execution: dict[str, Any] = field(default_factory=dict)
+    new_visits: list[VisitState] = field(default_factory=list)
+    changed_visits: list[VisitState] = field(default_factory=list)
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: (task id, values) for tasks that existed before the run (escalation)
+    task_changes: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
+    contact_changes: dict[str, Any] = field(default_factory=dict)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    steps_done: int = 0
+    #: set when the execution failed: (failing step id, message); then only `execution`/`activity` apply
+    failure: tuple[str | None, str] | None = None
+    #: "completed" or "failed" when the run ended the execution
+    ended: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +126,208 @@ class _Wait:
 WAIT = _Wait()
 
 
+class Run:
+    """One execution's advance: walks steps until it must wait or ends."""
+
+    def __init__(self, snapshot: Snapshot, definition: Definition, now: datetime):
+        self.snapshot, self.definition, self.now = snapshot, definition, now
+        self.execution = snapshot.execution
+        self.result = RunResult(snapshot.execution.id)
+        self.variables: dict[str, Any] = copy.deepcopy(self.execution.variables or {})
+        self.step_seq = self.execution.step_seq
+        self.step_id = self.execution.current_step_id
+        self.phase_id = self.execution.current_phase_id
+        self.visit = replace(snapshot.visit, output=dict(snapshot.visit.output or {})) if snapshot.visit else None
+        self.visit_is_new = False
+        self.tasks: dict[uuid.UUID, TaskState] = dict(snapshot.tasks)
+        self.contact_changes: dict[str, Any] = {}
+        self.next_run_at: datetime | None = None
+        self.final: Finish | None = None
+
+    # --- context ---------------------------------------------------------------------------------
+    def context(self) -> dict[str, Any]:
+        contact = self.snapshot.contact
+        contact_data: dict[str, Any] = {}
+        if contact is not None:
+            contact_data = {name: contact.get(name) for name in CONTACT_FIELDS}
+            contact_data["id"] = str(contact["id"])
+            contact_data["metadata"] = self.contact_changes.get("metadata", contact.get("metadata")) or {}
+            contact_data["tags"] = self.contact_changes.get("tags", contact.get("tags")) or []
+        return {**self.variables, "variables": self.variables, "contact": contact_data,
+                "trigger": self.variables.get("trigger", {}),
+                "execution": {"id": str(self.execution.id), "source": self.execution.source,
+                              "source_id": self.execution.source_id}}
+
+    def render(self, text: str | None) -> str | None:
+        return render(text, self.context()) if text else text
+
+    # --- the walk ----------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        while True:
+            if self.result.steps_done >= MAX_STEPS_PER_RUN:
+                raise StepFailed(f"more than {MAX_STEPS_PER_RUN} steps without waiting; is there a loop?")
+            step = self.definition.step(self.step_id) if self.step_id else None
+            if step is None:
+                raise StepFailed(f"step {self.step_id!r} does not exist in version "
+                                 f"{self.execution.definition_version} of the definition")
+            if self.visit is None or self.visit.step_id != step.id or self.visit.status not in ("running", "waiting"):
+                self.enter(step)
+            outcome = HANDLERS[step.type](self, step)
+            if outcome is WAIT:
+                break
+            if isinstance(outcome, Finish):
+                self.leave(step, status="completed" if outcome.status == "completed" else "failed",
+                           outcome=outcome.outcome)
+                self.final = outcome
+                break
+            self.leave(step, status=outcome.status, outcome=outcome.outcome)
+            next_id = outcome.goto or self.definition.next_step_id(step.id)
+            if next_id is None:
+                self.final = Finish("completed", "completed")
+                break
+            self.step_id = next_id
+        return self._result()
+
+    def enter(self, step: Step) -> None:
+        self._keep_visit()
+        self.step_seq += 1
+        self.visit = VisitState(id=uuid.uuid4(), seq=self.step_seq, step_id=step.id, phase_id=step.phase_id,
+                                step_type=step.type, entered_at=self.now)
+        self.visit_is_new = True
+        self.step_id, self.phase_id = step.id, step.phase_id
+
+    def _keep_visit(self) -> None:
+        """The visit being left goes into the result, as new or as changed."""
+        if self.visit is None:
+            return
+        if self.visit_is_new:
+            self.result.new_visits.append(self.visit)
+        elif self.visit != self.snapshot.visit:
+            self.result.changed_visits.append(self.visit)
+
+    def leave(self, step: Step, *, status: str = "completed", outcome: str | None = None) -> None:
+        duration = max(int((self.now - self.visit.entered_at).total_seconds() * 1000), 0)
+        self.visit.status, self.visit.outcome, self.visit.left_at, self.visit.duration_ms = status, outcome, self.now, duration
+        self.result.steps_done += 1
+        self.log("step_completed", {"step_id": step.id, "step": step.name, "type": step.type, "outcome": outcome,
+                                    "status": status, "duration_ms": duration})
+
+    def output(self, step: Step, **values: Any) -> dict[str, Any]:
+        self.visit.output = {**(self.visit.output or {}), **values}
+        self.variables[step.id] = {**self.variables.get(step.id, {}), **values}
+        return self.visit.output
+
+    def wait_until(self, when: datetime | None) -> _Wait:
+        self.visit.status = "waiting"
+        self.next_run_at = when
+        return WAIT
+
+    def log(self, action: str, details: dict[str, Any], task_id: uuid.UUID | None = None) -> None:
+        self.result.activity.append(activity_row(self.execution, action, details, self.now, task_id))
+
+    def _result(self) -> RunResult:
+        self._keep_visit()
+        result, execution = self.result, self.execution
+        values: dict[str, Any] = {
+            "variables": self.variables, "step_seq": self.step_seq, "current_step_id": self.step_id,
+            "current_phase_id": self.phase_id, "updated_at": self.now, "next_run_at": self.next_run_at,
+            "status": "running", "completed_at": None, "metadata": execution.metadata,
+            "last_error": None, "status_reason": None}
+        if self.final is not None:
+            failed = self.final.status == "failed"
+            values.update(status="failed" if failed else "completed", completed_at=None if failed else self.now,
+                          next_run_at=None, metadata={**(execution.metadata or {}), "outcome": self.final.outcome})
+            if failed:
+                values["last_error"] = values["status_reason"] = (
+                    f"ended at {self.step_id} with outcome {self.final.outcome}")
+            result.ended = values["status"]
+            self.log("execution_failed" if failed else "execution_completed",
+                     {"outcome": self.final.outcome, "step_id": self.step_id})
+        result.execution = values
+        result.contact_changes = self.contact_changes
+        return result
+
+    # --- tasks -------------------------------------------------------------------------------------
+    def create_task(self, step: Step, *, task_type: str, default_title: str) -> TaskState:
+        config = step.config
+        target = config.get("assign_to") or {}
+        role = target.get("role") if target.get("type") == "role" else None
+        user_id = None
+        if target.get("type") == "user":
+            user_id = self.snapshot.users.get(user_key(target.get("user")))
+            if user_id is None:
+                raise StepFailed(f"assign_to.user {target.get('user')!r} is not an active user of this organization")
+        due_days = config.get("due_in_days")
+        task_id = uuid.uuid4()
+        title = self.render(config.get("title")) or default_title
+        row = {
+            "id": task_id, "org_id": self.execution.org_id, "workflow_execution_id": self.execution.id,
+            "contact_id": self.execution.contact_id, "assigned_to": user_id, "assigned_role": role,
+            "title": title, "description": self.render(config.get("description")), "task_type": task_type,
+            "status": "in_progress" if user_id else "todo", "priority": config.get("priority", "medium"),
+            "due_date": due_date(self.now, due_days), "created_by_step_id": step.id, "step_visit_id": self.visit.id,
+            "metadata": {"approval_options": config.get("approval_options", {})} if task_type == "approval" else {},
+            "created_at": self.now, "updated_at": self.now, "version": 1}
+        self.result.new_tasks.append(row)
+        state = TaskState(task_id, title, row["status"], assigned_to=user_id, assigned_role=role)
+        self.tasks[task_id] = state
+        self.log("task_created", {"step_id": step.id, "title": title, "assigned_role": role,
+                                  "assigned_to": user_id, "task_type": task_type}, task_id=task_id)
+        return state
+
+    def task(self, task_id: Any) -> TaskState | None:
+        try:
+            key = uuid.UUID(str(task_id))
+        except ValueError:
+            return None
+        return self.tasks.get(key)
+
+    def wait_on_task(self, step: Step, task: TaskState, *, approval: bool) -> Any:
+        if task.status == "done":
+            values = {"outcome": task.outcome or "completed", "comment": task.outcome_comment,
+                      ("decided_by" if approval else "completed_by"): task.completed_by, "task_id": str(task.id)}
+            self.output(step, **values)
+            return Next(outcome=values["outcome"])
+        if task.status == "cancelled":
+            raise StepFailed(f"task {task.title!r} was cancelled, so {step.id} ({step.name}) cannot finish")
+        timeout_at = self.visit.timeout_at
+        if timeout_at is not None and timeout_at <= self.now:
+            return self.time_out(step, task)
+        return self.wait_until(timeout_at)
+
+    def time_out(self, step: Step, task: TaskState | None) -> Any:
+        policy = step.config.get("on_timeout") or {"action": "fail"}
+        days = step.config.get("timeout_days")
+        self.log("step_timed_out", {"step_id": step.id, "step": step.name, "policy": policy["action"]})
+        if policy["action"] == "goto":
+            self.output(step, timed_out=True)
+            return Next(goto=policy["step"], status="timed_out", outcome="timed_out")
+        if policy["action"] == "escalate" and task is not None:
+            changes = {"assigned_role": policy["role"], "assigned_to": None, "status": "todo", "updated_at": self.now}
+            self.result.task_changes.append((task.id, changes))
+            self.tasks[task.id] = replace(task, assigned_role=policy["role"], assigned_to=None, status="todo")
+            self.output(step, escalated_to=policy["role"])
+            self.visit.timeout_at = None
+            self.log("task_escalated", {"step_id": step.id, "to_role": policy["role"]}, task_id=task.id)
+            return self.wait_until(None)
+        raise StepFailed(f"{step.id} ({step.name}) timed out after {days:g} days")
+
+
+def user_key(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def due_date(now: datetime, days: float | None) -> date | None:
+    return (now + timedelta(days=days)).date() if days else None
+
+
+def activity_row(execution: ExecutionState, action: str, details: dict[str, Any], now: datetime,
+                 task_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "org_id": execution.org_id, "user_id": None, "entity_type": "workflow_execution",
+            "entity_id": execution.id, "workflow_execution_id": execution.id, "contact_id": execution.contact_id,
+            "task_id": task_id, "action": action, "details": details, "created_at": now}
+
+
 # --- step handlers ---------------------------------------------------------------------------------
 def _trigger(run: Run, step: Step) -> Next:
     run.output(step, trigger_type=step.config.get("trigger_type", "manual"), source=run.execution.source)
@@ -306,7 +335,8 @@ def _trigger(run: Run, step: Step) -> Next:
 
 
 def _assign_task(run: Run, step: Step) -> Next:
-    task = run.create_task(step, task_type="standard", default_title=step.name)
+    task = run.task((run.visit.output or {}).get("task_id")) or run.create_task(
+        step, task_type="standard", default_title=step.name)
     run.output(step, task_id=str(task.id))
     return Next(outcome="assigned")
 
@@ -330,15 +360,19 @@ def _wait_for_approval(run: Run, step: Step) -> Any:
 
 
 def _start_timer(run: Run, step: Step, days: float | None) -> None:
-    if days and run.visit.timeout_at is None and not (run.visit.output or {}).get("escalated_to"):
-        run.set_visit(timeout_at=run.visit.entered_at + timedelta(days=days))
+    """A wait's timer runs from when the visit was entered, or from when a retry re-opened it."""
+    output = run.visit.output or {}
+    if days and run.visit.timeout_at is None and not output.get("escalated_to"):
+        base = output.get("timer_restarted_at")
+        start = datetime.fromisoformat(base) if base else run.visit.entered_at
+        run.visit.timeout_at = start + timedelta(days=days)
 
 
 def _delay(run: Run, step: Step) -> Any:
     if run.visit.timeout_at is None:
         config = step.config
         span = timedelta(days=config.get("days", 0), hours=config.get("hours", 0), minutes=config.get("minutes", 0))
-        run.set_visit(timeout_at=run.visit.entered_at + span)
+        run.visit.timeout_at = run.visit.entered_at + span
     if run.visit.timeout_at <= run.now:
         return Next(outcome="elapsed")
     return run.wait_until(run.visit.timeout_at)
@@ -374,16 +408,16 @@ def _resolve_deep(value: Any, context: dict[str, Any]) -> Any:
 
 
 def _update_contact(run: Run, step: Step) -> Next:
-    contact = run.batch.contacts.get(run.execution.contact_id)
+    contact = run.snapshot.contact
     if contact is None:
         raise StepFailed(f"{step.id}: the execution's contact no longer exists")
     config = step.config
-    tags = list(run.contact_changes.get("tags", contact.tags) or [])
+    tags = list(run.contact_changes.get("tags", contact.get("tags")) or [])
     tags = [t for t in tags if t not in set(config.get("remove_tags", []))]
     tags += [t for t in config.get("add_tags", []) if t not in tags]
-    metadata = {**(run.contact_changes.get("metadata_", contact.metadata_) or {}),
+    metadata = {**(run.contact_changes.get("metadata", contact.get("metadata")) or {}),
                 **_resolve_deep(config.get("metadata", {}), run.context())}
-    run.contact_changes.update(tags=tags, metadata_=metadata)
+    run.contact_changes.update(tags=tags, metadata=metadata)
     run.output(step, tags=tags)
     run.log("contact_updated", {"step_id": step.id, "tags": tags, "metadata_keys": sorted(config.get("metadata", {}))})
     return Next(outcome="updated")
@@ -393,107 +427,33 @@ def _end(run: Run, step: Step) -> Finish:
     return Finish(step.config.get("status", "completed"), step.config.get("outcome", "completed"))
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Run, Step], Any]] = {
     "trigger": _trigger, "assign_task": _assign_task, "wait_for_task": _wait_for_task,
     "wait_for_approval": _wait_for_approval, "delay": _delay, "condition": _condition,
     "set_variable": _set_variable, "update_contact": _update_contact, "end": _end,
 }
 
 
-# --- batch driver --------------------------------------------------------------------------------------
-def advance(session: Session, executions: list[WorkflowExecution], now: datetime) -> AdvanceStats:
-    """Advance every given (locked, running) execution as far as it can go at `now`."""
-    stats = AdvanceStats()
-    if not executions:
-        return stats
-    batch = Batch.load(session, executions, now)
-    pending: list[Any] = []
-    activity_rows: list[dict[str, Any]] = []
-    for execution in executions:
-        stats.executions += 1
-        run: Run | None = None
-        try:
-            definition = load_version(session, execution.workflow_definition_id, execution.definition_version)
-            run = Run(batch, execution, definition)
-            run.run()
-        except Exception as exc:  # noqa: BLE001 - one broken execution must not stop the batch
-            _fail(session, execution, batch, exc, now, failing_step=run.step_id if run else execution.current_step_id)
-            stats.failed += 1
-            continue
-        _apply(run, batch, pending, activity_rows)
-        stats.steps += run.steps_done
-    _insert_in_dependency_order(session, pending, activity_rows)
-    return stats
+def run_execution(snapshot: Snapshot, definition: Definition, now: datetime) -> RunResult:
+    """Advance one execution as far as it can go at `now`. A step that cannot go on (or any bug in a
+    handler) becomes a failure result for this execution alone; nothing else is written for it."""
+    run: Run | None = None
+    try:
+        run = Run(snapshot, definition, now)
+        return run.run()
+    except Exception as exc:  # noqa: BLE001 - one broken execution must not stop the batch
+        failing_step = run.step_id if run else snapshot.execution.current_step_id
+        return failure_result(snapshot.execution, failing_step, describe_failure(exc, failing_step), now)
 
 
-def _insert_in_dependency_order(session: Session, pending: list[Any], activity_rows: list[dict[str, Any]]) -> None:
-    """Tasks reference step rows and activity references tasks, so each kind goes in on its own, parents
-    first: new visits and audit rows as one unnest INSERT each, tasks (read back later in the run) through
-    the ORM."""
-    insert_rows(session, WorkflowExecutionStep, [vars(row) for row in pending if isinstance(row, NewVisit)])
-    tasks = [row for row in pending if isinstance(row, Task)]
-    if tasks:
-        session.add_all(tasks)
-        session.flush()
-    insert_rows(session, ActivityLog, activity_rows)
-
-
-def _activity_row(execution: WorkflowExecution, action: str, details: dict[str, Any], now: datetime,
-                  task_id: uuid.UUID | None = None) -> dict[str, Any]:
-    return {"id": uuid.uuid4(), "org_id": execution.org_id, "user_id": None, "entity_type": "workflow_execution",
-            "entity_id": execution.id, "workflow_execution_id": execution.id, "contact_id": execution.contact_id,
-            "task_id": task_id, "action": action, "details": details, "created_at": now}
-
-
-def _apply(run: Run, batch: Batch, pending: list[Any], activity_rows: list[dict[str, Any]]) -> None:
-    run.fx.apply(pending)
-    activity_rows.extend(run.fx.activity)
-    execution = run.execution
-    if run.contact_changes:
-        contact = batch.contacts[execution.contact_id]
-        for key, value in run.contact_changes.items():
-            setattr(contact, key, value)
-    execution.variables = run.variables
-    execution.step_seq = run.step_seq
-    execution.current_step_id, execution.current_phase_id = run.step_id, run.phase_id
-    execution.updated_at = run.now
-    if run.final is not None:
-        failed = run.final.status == "failed"
-        execution.status = "failed" if failed else "completed"
-        execution.completed_at = None if failed else run.now
-        execution.next_run_at = None
-        execution.metadata_ = {**(execution.metadata_ or {}), "outcome": run.final.outcome}
-        if failed:
-            execution.last_error = execution.status_reason = f"ended at {run.step_id} with outcome {run.final.outcome}"
-        activity_rows.append(_activity_row(execution, "execution_failed" if failed else "execution_completed",
-                                           {"outcome": run.final.outcome, "step_id": run.step_id}, run.now))
-    else:
-        execution.next_run_at = run.next_run_at
-    if run.visit is not None:
-        batch.visits[execution.id] = run.visit
-
-
-def _fail(session: Session, execution: WorkflowExecution, batch: Batch, exc: Exception, now: datetime,
-          failing_step: str | None) -> None:
-    """Record the failure; the run's other writes were never applied, so the execution stays resumable
-    from its last persisted step (what `retry` re-runs)."""
+def describe_failure(exc: BaseException, failing_step: str | None) -> str:
     known = isinstance(exc, StepFailed) or type(exc).__module__.startswith("byte_core")
     message = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
-    reason = message if failing_step is None or message.startswith(failing_step) else f"{failing_step}: {message}"
-    visit = batch.visits.get(execution.id)
-    if visit is not None and visit.status in ("running", "waiting") and visit.step_id == failing_step:
-        visit.status, visit.error, visit.left_at = "failed", reason, now
-    else:
-        execution.step_seq += 1
-        session.add(WorkflowExecutionStep(
-            id=uuid.uuid4(), org_id=execution.org_id, workflow_execution_id=execution.id, seq=execution.step_seq,
-            step_id=failing_step or "?", phase_id=execution.current_phase_id, step_type="unknown", status="failed",
-            entered_at=now, left_at=now, duration_ms=0, output={}, error=reason))
-    execution.status, execution.last_error, execution.status_reason = "failed", reason, reason
-    execution.next_run_at = None
-    execution.updated_at = now
-    _log_execution(session, execution, "execution_failed", {"error": reason, "step_id": failing_step}, now)
+    return message if failing_step is None or message.startswith(failing_step) else f"{failing_step}: {message}"
 
 
-def _log_execution(session: Session, execution: WorkflowExecution, action: str, details: dict, now: datetime) -> None:
-    session.add(ActivityLog(**_activity_row(execution, action, details, now)))
+def failure_result(execution: ExecutionState, failing_step: str | None, reason: str, now: datetime) -> RunResult:
+    result = RunResult(execution.id, failure=(failing_step, reason))
+    result.activity.append(activity_row(execution, "execution_failed",
+                                        {"error": reason, "step_id": failing_step}, now))
+    return result

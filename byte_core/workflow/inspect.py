@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from ..access import Actor
 from ..db import Database
 from ..errors import InvalidInput, NotFound
-from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
+from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, StepVisit
 from .definition import Definition
 from .definitions import load_version
-from .runner import utcnow
+from .store import utcnow
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ExecutionDetail:
     workflow_name: str
     definition: Definition
     contact: Contact | None
-    steps: list[WorkflowExecutionStep]
+    steps: list[StepVisit]
     tasks: list[Task]
     notes: list[Note]
     explanation: Explanation
@@ -68,8 +68,8 @@ def get_execution(db: Database, actor: Actor, execution_id: Any) -> ExecutionDet
         definition = load_version(session, execution.workflow_definition_id, execution.definition_version)
         name = session.scalar(select(WorkflowDefinition.name).where(
             WorkflowDefinition.id == execution.workflow_definition_id))
-        steps = list(session.scalars(select(WorkflowExecutionStep).where(
-            WorkflowExecutionStep.workflow_execution_id == key).order_by(WorkflowExecutionStep.seq)))
+        steps = list(session.scalars(select(StepVisit).where(
+            StepVisit.workflow_execution_id == key).order_by(StepVisit.seq)))
         tasks = list(session.scalars(select(Task).where(Task.workflow_execution_id == key).order_by(Task.created_at)))
         notes = list(session.scalars(select(Note).where(Note.workflow_execution_id == key)
                                      .order_by(Note.created_at.desc())))
@@ -84,7 +84,7 @@ def explain(db: Database, actor: Actor, execution_id: Any) -> Explanation:
     return get_execution(db, actor, execution_id).explanation
 
 
-def _explain(execution: WorkflowExecution, definition: Definition, steps: list[WorkflowExecutionStep],
+def _explain(execution: WorkflowExecution, definition: Definition, steps: list[StepVisit],
              tasks: list[Task], users: dict[str, str]) -> Explanation:
     now = utcnow()
     step = definition.step(execution.current_step_id) if execution.current_step_id else None
@@ -125,7 +125,7 @@ def _explain(execution: WorkflowExecution, definition: Definition, steps: list[W
     return Explanation(text, waiting_on=step.id, held_by=held_by, next_timer_at=timer)
 
 
-def _task_waited_on(execution: WorkflowExecution, step, visit: WorkflowExecutionStep, tasks: list[Task]
+def _task_waited_on(execution: WorkflowExecution, step, visit: StepVisit, tasks: list[Task]
                     ) -> Task | None:
     if step.type == "wait_for_approval":
         task_id = (visit.output or {}).get("task_id")

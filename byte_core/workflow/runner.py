@@ -1,27 +1,18 @@
-"""PostgreSQL as the queue: claim due executions with SKIP LOCKED, advance them, wake other workers."""
+"""The scheduler's loop over PostgreSQL as the queue: claim due executions (SKIP LOCKED), advance them,
+organization by organization. The SQL is in `store`; the rules are in `engine` and `lifecycle`."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from ..db import Database
-from ..models import Organization, WorkflowExecution
-from .engine import advance
+from ..models import Organization
+from .store import advance, claim_due, lock_running, utcnow
 
-WAKE_CHANNEL = "byte_wake"
 DEFAULT_BATCH = 100
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def wake(session: Session) -> None:
-    """Ask listening schedulers to look at this organization once the transaction commits."""
-    session.execute(text("SELECT pg_notify(:channel, :org)"), {"channel": WAKE_CHANNEL, "org": session.info["org_id"]})
 
 
 @dataclass
@@ -40,15 +31,6 @@ class TickResult:
         self.submissions += other.submissions
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[WorkflowExecution]:
-    return list(session.scalars(
-        select(WorkflowExecution)
-        .where(WorkflowExecution.status == "running", WorkflowExecution.next_run_at <= now)
-        .order_by(WorkflowExecution.next_run_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)))
-
-
 def run_batch(db: Database, org_id: str, now: datetime | None = None, batch_size: int = DEFAULT_BATCH) -> TickResult:
     """Claim and advance one batch of one organization in one transaction."""
     moment = now or utcnow()
@@ -64,8 +46,7 @@ def run_execution(db: Database, org_id: str, execution_id, now: datetime | None 
     """Advance one execution now, whatever its next_run_at (the demo seed and operators use this)."""
     moment = now or utcnow()
     with db.session(org_id) as session:
-        execution = session.scalar(select(WorkflowExecution).where(
-            WorkflowExecution.id == execution_id, WorkflowExecution.status == "running").with_for_update())
+        execution = lock_running(session, uuid.UUID(str(execution_id)))
         if execution is None:
             return TickResult()
         stats = advance(session, [execution], moment)
