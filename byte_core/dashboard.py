@@ -59,13 +59,14 @@ def pipeline(db: Database, actor: Actor) -> list[dict]:
 
 @dataclass(frozen=True)
 class WorkerHealth:
+    """A scheduler process, as every organization may see it: liveness and counts, no error text (errors
+    name other organizations' data; each organization sees its own failures through `recent_failures`)."""
+
     worker_id: str
     last_tick_at: datetime
     seconds_ago: float
     claimed: int
     advanced: int
-    errors: int
-    last_error: str | None
 
 
 def scheduler_health(db: Database) -> list[WorkerHealth]:
@@ -74,5 +75,24 @@ def scheduler_health(db: Database) -> list[WorkerHealth]:
             SchedulerHeartbeat.last_tick_at > func.now() - timedelta(hours=1))
             .order_by(SchedulerHeartbeat.last_tick_at.desc())).all()
     now = datetime.now(timezone.utc)
-    return [WorkerHealth(r.worker_id, r.last_tick_at, (now - r.last_tick_at).total_seconds(), r.claimed, r.advanced,
-                         r.errors, r.last_error) for r in rows]
+    return [WorkerHealth(r.worker_id, r.last_tick_at, (now - r.last_tick_at).total_seconds(), r.claimed, r.advanced)
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class RecentFailure:
+    execution_id: object
+    error: str | None
+    at: datetime | None
+
+
+def recent_failures(db: Database, actor: Actor, *, hours: int = 24, limit: int = 5) -> tuple[int, list[RecentFailure]]:
+    """This organization's executions that failed in the last `hours`: how many, and the latest few."""
+    e = WorkflowExecution
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    where = (e.status == "failed", e.updated_at >= since)
+    with db.session(actor.org_id) as session:
+        total = session.scalar(select(func.count()).select_from(e).where(*where)) or 0
+        latest = session.execute(select(e.id, e.last_error, e.updated_at).where(*where)
+                                 .order_by(e.updated_at.desc()).limit(limit)).all()
+    return total, [RecentFailure(*row) for row in latest]

@@ -16,10 +16,12 @@ from .models import Contact, Task, User, WorkflowDefinition, WorkflowExecution
 
 from .workflow.lifecycle import TASK_OPEN as OPEN
 MINE = "mine"
+_PRIORITY_RANK = lambda: case({"high": 0, "medium": 1, "low": 2}, value=Task.priority, else_=3)  # noqa: E731
+# Every sort ends with the same tie-breakers (due, priority, created, id), so a page never reshuffles.
 SORTS = {
-    "due date": lambda: (Task.due_date.asc().nulls_last(), Task.created_at),
-    "priority": lambda: (case({"high": 0, "medium": 1, "low": 2}, value=Task.priority, else_=3), Task.due_date.asc().nulls_last()),
-    "age": lambda: (Task.created_at.asc(),),
+    "due date": lambda: (Task.due_date.asc().nulls_last(), _PRIORITY_RANK(), Task.created_at, Task.id),
+    "priority": lambda: (_PRIORITY_RANK(), Task.due_date.asc().nulls_last(), Task.created_at, Task.id),
+    "age": lambda: (Task.created_at.asc(), Task.due_date.asc().nulls_last(), _PRIORITY_RANK(), Task.id),
 }
 
 
@@ -43,6 +45,14 @@ class QueueRow:
     approve_label: str
     reject_label: str
     outcome: str | None
+    #: what the person saw, passed back to every command (refused if the task changed since)
+    version: int
+    #: the execution's status: a task of a paused execution is listed but frozen
+    execution_status: str | None
+
+    @property
+    def frozen(self) -> bool:
+        return self.execution_status == "paused"
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,8 @@ def task_list(db: Database, actor: Actor, *, role: str | None = None, mine: bool
 
 
 def _rows_query():
-    return (select(Task, User.email, Contact.first_name, Contact.last_name, WorkflowDefinition.name)
+    return (select(Task, User.email, Contact.first_name, Contact.last_name, WorkflowDefinition.name,
+                   WorkflowExecution.status)
             .outerjoin(User, User.id == Task.assigned_to)
             .outerjoin(Contact, Contact.id == Task.contact_id)
             .outerjoin(WorkflowExecution, WorkflowExecution.id == Task.workflow_execution_id)
@@ -105,13 +116,14 @@ def _rows_query():
 
 
 def _row(actor: Actor, task: Task, holder: str | None, first: str | None, last: str | None,
-         workflow: str | None) -> QueueRow:
+         workflow: str | None, execution_status: str | None) -> QueueRow:
     options: dict[str, Any] = (task.metadata_ or {}).get("approval_options", {})
     return QueueRow(task.id, task.title, task.task_type or "standard", task.status, task.priority or "medium",
                     task.assigned_role, holder, task.assigned_to == actor.user_id, task.due_date, task.created_at,
                     f"{first} {last}" if first else None, workflow, task.created_by_step_id,
                     task.workflow_execution_id, bool(options.get("require_comment")),
-                    options.get("approve_label") or "Approve", options.get("reject_label") or "Reject", task.outcome)
+                    options.get("approve_label") or "Approve", options.get("reject_label") or "Reject", task.outcome,
+                    task.version, execution_status)
 
 
 @dataclass(frozen=True)

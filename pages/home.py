@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from byte_core.dashboard import pipeline, scheduler_health, work_summary
+from byte_core.dashboard import pipeline, recent_failures, scheduler_health, work_summary
 from pages._ui import current_actor, db, empty_state
 
 actor = current_actor()
@@ -45,6 +45,11 @@ else:
     if not fresh:
         st.warning(f"No scheduler ticked in the last minute (latest {workers[0].seconds_ago:.0f}s ago).")
     st.dataframe(pd.DataFrame([{"worker": w.worker_id, "last tick": f"{w.seconds_ago:.0f}s ago",
-                                "claimed": w.claimed, "advanced": w.advanced, "errors": w.errors,
-                                "last error": w.last_error or ""} for w in workers]),
+                                "claimed": w.claimed, "advanced": w.advanced} for w in workers]),
                  hide_index=True, width="stretch")
+failed_count, failures = recent_failures(database, actor)
+if failed_count:
+    st.warning(f"{failed_count:,} execution(s) of this organization failed in the last 24 hours; "
+               "open Executions (status: failed) to retry or cancel them.", icon=":material/error:")
+    st.dataframe(pd.DataFrame([{"when": f.at.strftime("%Y-%m-%d %H:%M") if f.at else "", "error": f.error or ""}
+                               for f in failures]), hide_index=True, width="stretch")

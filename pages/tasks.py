@@ -3,14 +3,18 @@ import pandas as pd
 import streamlit as st
 
 from byte_core.task_queue import MINE, SORTS, QueueRow, queue_names, reassign_targets, task_context, task_queue
+from byte_core.errors import ByteError
+from byte_core.text import md_escape
 from byte_core.workflow.commands import claim_task, complete_task, reassign_tasks, release_task
-from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate, show_flash
+from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate, show_error, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
 database = db()
 st.title("Task queue")
 show_flash("tq_flash")
+if problem := st.session_state.pop("tq_problem", None):
+    st.error(problem, icon=":material/error:")
 
 queues = queue_names(actor)
 top = st.columns([3, 1])
@@ -31,7 +35,8 @@ with guarded():
 def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
     return pd.DataFrame([{
         "due": due_label(r.due_date), "title": r.title, "contact": r.contact or "", "priority": r.priority,
-        "type": r.task_type, "held by": r.holder or "unclaimed", "workflow": r.workflow or "",
+        "type": r.task_type + (" (paused)" if r.frozen else ""), "held by": r.holder or "unclaimed",
+        "workflow": r.workflow or "",
         "created": r.created_at.strftime("%Y-%m-%d"),
     } for r in page_rows])
 
@@ -57,14 +62,14 @@ if not rows:
 @st.dialog("Record a decision")
 def decide(row: QueueRow, outcome: str) -> None:
     label = row.approve_label if outcome == "approved" else row.reject_label
-    st.markdown(f"**{label}**: {row.title}")
+    st.markdown(f"**{md_escape(label)}**: {md_escape(row.title)}")
     comment = st.text_area("Comment" + (" (required)" if row.require_comment else ""), key=f"comment_{row.id}")
     if st.button(f"Confirm: {label}", type="primary", key=f"confirm_{row.id}_{outcome}"):
         if row.require_comment and not comment.strip():
             st.error("A comment is required for this decision.")
             return
         with guarded():
-            complete_task(database, actor, row.id, outcome=outcome, comment=comment)
+            complete_task(database, actor, row.id, outcome=outcome, comment=comment, expected_version=row.version)
             st.session_state.pop(f"comment_{row.id}", None)
             st.session_state["tq_flash"] = f"{label}: {row.title}. The workflow moves on."
             st.rerun()
@@ -72,13 +77,25 @@ def decide(row: QueueRow, outcome: str) -> None:
 
 @st.dialog("Complete task")
 def complete(row: QueueRow) -> None:
-    st.markdown(f"Mark **{row.title}** as done?")
+    st.markdown(f"Mark **{md_escape(row.title)}** as done?")
     comment = st.text_area("Comment (optional)", key=f"comment_{row.id}")
     if st.button("Confirm: complete", type="primary", key=f"confirm_{row.id}_done"):
         with guarded():
-            complete_task(database, actor, row.id, outcome="completed", comment=comment)
+            complete_task(database, actor, row.id, outcome="completed", comment=comment, expected_version=row.version)
             st.session_state["tq_flash"] = f"Completed: {row.title}."
             st.rerun()
+
+
+def act(command, task: QueueRow, done: str) -> None:
+    """A button's callback: it runs with the task and version drawn on screen when the person clicked,
+    never with whatever row is first after a refresh."""
+    try:
+        command(database, actor, task.id, expected_version=task.version)
+        st.session_state["tq_flash"] = done
+    except ByteError as exc:
+        st.session_state["tq_problem"] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - logged, shown as a message
+        show_error(exc)
 
 
 by_id = {r.id: r for r in rows}
@@ -89,22 +106,24 @@ with left:
                            format_func=lambda i: f"{by_id[i].title} · {by_id[i].contact or 'no contact'}")
     row = by_id[task_id]
     st.caption(f"{row.priority} priority · {due_label(row.due_date) or 'no due date'} · "
-               f"{'held by ' + row.holder if row.holder else 'unclaimed, ' + (row.assigned_role or '') + ' queue'}")
+               f"{'held by ' + md_escape(row.holder) if row.holder else 'unclaimed, ' + (row.assigned_role or '') + ' queue'}")
+    if row.frozen:
+        st.warning("This task's execution is paused: it cannot be claimed or decided until a manager resumes it.",
+                   icon=":material/pause_circle:")
     buttons = st.columns(3)
-    if row.holder is None and buttons[0].button("Claim", icon=":material/front_hand:", key="tq_claim"):
-        with guarded():
-            claim_task(database, actor, row.id)
-            st.rerun()
-    if row.held_by_me and buttons[0].button("Release", icon=":material/undo:", key="tq_release"):
-        with guarded():
-            release_task(database, actor, row.id)
-            st.rerun()
+    if row.holder is None:
+        buttons[0].button("Claim", icon=":material/front_hand:", key="tq_claim", disabled=row.frozen,
+                          on_click=act, args=(claim_task, row, f"Claimed: {row.title}."))
+    if row.held_by_me:
+        buttons[0].button("Release", icon=":material/undo:", key="tq_release", disabled=row.frozen,
+                          on_click=act, args=(release_task, row, f"Released: {row.title}."))
     if row.task_type == "approval":
-        if buttons[1].button(row.approve_label, type="primary", icon=":material/thumb_up:", key="tq_approve"):
+        if buttons[1].button(row.approve_label, type="primary", icon=":material/thumb_up:", key="tq_approve",
+                             disabled=row.frozen):
             decide(row, "approved")
-        if buttons[2].button(row.reject_label, icon=":material/thumb_down:", key="tq_reject"):
+        if buttons[2].button(row.reject_label, icon=":material/thumb_down:", key="tq_reject", disabled=row.frozen):
             decide(row, "rejected")
-    elif buttons[1].button("Complete", type="primary", icon=":material/done:", key="tq_complete"):
+    elif buttons[1].button("Complete", type="primary", icon=":material/done:", key="tq_complete", disabled=row.frozen):
         complete(row)
 
 with right:
@@ -112,11 +131,12 @@ with right:
     with guarded():
         context = task_context(database, actor, row.id)
         if context.description:
-            st.markdown(context.description)
+            st.markdown(md_escape(context.description))
         if context.contact:
             c = context.contact
-            st.markdown(f"**{c['name']}** · {c['email'] or 'no email'} · {c['phone'] or 'no phone'}")
-            st.caption(f"{c['city']} · tags: {', '.join(c['tags']) or 'none'}")
+            st.markdown(f"**{md_escape(c['name'])}** · {md_escape(c['email'] or 'no email')} · "
+                        f"{md_escape(c['phone'] or 'no phone')}")
+            st.caption(f"{md_escape(c['city'])} · tags: {md_escape(', '.join(c['tags']) or 'none')}")
         if context.explanation:
             st.info(context.explanation, icon=":material/account_tree:")
 
@@ -128,7 +148,7 @@ if bulk[0].button("Claim selected", disabled=not chosen, key="tq_bulk_claim"):
     claimed, problems = 0, []
     for task in chosen:
         try:
-            claim_task(database, actor, task)
+            claim_task(database, actor, task, expected_version=by_id[task].version)
             claimed += 1
         except Exception as exc:  # noqa: BLE001 - reported per task, the others go on
             problems.append(f"{by_id[task].title}: {exc}")
@@ -140,7 +160,8 @@ if actor.has_any("manager", "admin"):
     if bulk[2].button("Reassign selected", disabled=not chosen, key="tq_bulk_reassign"):
         with guarded():
             kind, _, value = target.partition(": ")
-            moved = (reassign_tasks(database, actor, chosen, to_role=value) if kind == "role"
-                     else reassign_tasks(database, actor, chosen, to_user=target))
+            seen = [(task, by_id[task].version) for task in chosen]
+            moved = (reassign_tasks(database, actor, seen, to_role=value) if kind == "role"
+                     else reassign_tasks(database, actor, seen, to_user=target))
             st.session_state["tq_flash"] = f"Reassigned {moved} task(s) to {target}."
             st.rerun()

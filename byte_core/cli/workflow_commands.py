@@ -195,20 +195,27 @@ def task_list_command(role, mine, as_email, include_done, org_slug, as_json) -> 
     actor = _person(db, org_slug, as_email) if as_email else actor_for(db, org_slug)
     rows = [vars(r) for r in task_list(db, actor, role=role, mine=mine, include_done=include_done)]
     emit(rows, as_json, lambda r: table([{**x, "id": str(x["id"])} for x in r],
-                                        ["id", "title", "task_type", "status", "assigned_role", "holder", "due_date"]))
+                                        ["id", "title", "task_type", "status", "assigned_role", "holder", "due_date", "version"]))
+
+
+version_option = click.option("--version", "expected_version", type=int, default=None,
+                               help="Refuse if the task's version is no longer this one (as shown by task list).")
 
 
 def _task_action(name: str):
     @click.argument("task_id")
     @click.option("--as", "as_email", required=True, help="The user acting (email).")
+    @version_option
     @org_option
     @json_option
-    def command(task_id: str, as_email: str, org_slug: str | None, as_json: bool) -> None:
-        from ..workflow import service
+    def command(task_id: str, as_email: str, expected_version: int | None, org_slug: str | None,
+                as_json: bool) -> None:
+        from ..workflow import commands
 
         db = migrated_database()
-        task = getattr(service, f"{name}_task")(db, _person(db, org_slug, as_email), task_id)
-        emit({"id": task.id, "status": task.status}, as_json, f"{task.title}: {task.status}")
+        task = getattr(commands, f"{name}_task")(db, _person(db, org_slug, as_email), task_id,
+                                                 expected_version=expected_version)
+        emit({"id": task.id, "status": task.status, "version": task.version}, as_json, f"{task.title}: {task.status}")
 
     command.__doc__ = f"{name.capitalize()} a task."
     return command
@@ -223,14 +230,19 @@ for _name in ("claim", "release"):
 @click.option("--as", "as_email", required=True, help="The user acting (email).")
 @click.option("--outcome", type=click.Choice(["approved", "rejected", "completed"]), default=None)
 @click.option("--comment", default=None)
+@click.option("--on-behalf", is_flag=True,
+              help="Admins: decide a task held by someone else or meant for another role (needs --comment).")
+@version_option
 @org_option
 @json_option
-def complete_command(task_id, as_email, outcome, comment, org_slug, as_json) -> None:
+def complete_command(task_id, as_email, outcome, comment, on_behalf, expected_version, org_slug, as_json) -> None:
     """Complete a task, or approve/reject an approval."""
-    from ..workflow.commands import complete_task
+    from ..workflow.commands import complete_task, decide_on_behalf
 
     db = migrated_database()
-    task = complete_task(db, _person(db, org_slug, as_email), task_id, outcome=outcome, comment=comment)
+    action = decide_on_behalf if on_behalf else complete_task
+    task = action(db, _person(db, org_slug, as_email), task_id, outcome=outcome, comment=comment,
+                  expected_version=expected_version)
     emit({"id": task.id, "status": task.status, "outcome": task.outcome}, as_json, f"{task.title}: {task.outcome}")
 
 

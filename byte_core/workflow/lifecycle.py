@@ -97,7 +97,7 @@ def check_task_action(action: str, actor: Actor, task: TaskView, *, expected_ver
     if task.execution_status not in (None, "running"):
         raise Conflict(f"This execution is {task.execution_status}; its tasks can no longer be worked on.")
     if expected_version is not None and expected_version != task.version:
-        raise Conflict(_what_changed(task, name_of))
+        raise Conflict(_what_changed(task, name_of, actor))
     if action == "claim":
         if task.assigned_to is not None and task.assigned_to != actor.user_id:
             raise Conflict(f"This task is already claimed by {name_of(task.assigned_to)} at {_when(task.updated_at)}.")
@@ -125,7 +125,10 @@ def check_task_action(action: str, actor: Actor, task: TaskView, *, expected_ver
         raise ValueError(f"unknown task action {action!r}")
 
 
-def _what_changed(task: TaskView, name_of) -> str:
+def _what_changed(task: TaskView, name_of, actor: Actor) -> str:
+    if task.assigned_to is not None and task.assigned_to != actor.user_id:
+        return (f"This task was already claimed by {name_of(task.assigned_to)} at {_when(task.updated_at)}; "
+                "nothing was done.")
     if task.assigned_to is not None:
         return (f"This task changed since you opened it: it is now held by {name_of(task.assigned_to)} "
                 f"(since {_when(task.updated_at)}). Nothing was done; look again and retry.")

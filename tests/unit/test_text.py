@@ -1,12 +1,15 @@
 """Unit tier: the escaping helpers, no database."""
+import re
+
 from byte_core.text import csv_cell, md_escape
 
 
 def test_markdown_escape_neutralises_links_images_html_and_directives():
     hostile = "[Verify](https://evil.example/login) ![x](https://evil.example/i.png) **b** <img src=x> :red[a]"
     escaped = md_escape(hostile)
-    for fragment in ("[Verify]", "](", "![", "**", "<img", ":red[", "https://"):
-        assert fragment not in escaped
+    # every Markdown/HTML/directive character arrives backslash-escaped, so none of them can act
+    assert re.search(r"(?<!\\)[\[\]()*<>!:_`#|~]", escaped) is None
+    assert escaped.replace("\\", "") == hostile
     assert md_escape(None) == ""
     assert md_escape("line one\nline two") == "line one line two"
     assert md_escape("Ann Lee") == "Ann Lee"
