@@ -294,6 +294,21 @@ def cancel_open_visits(session: Session, execution_id: uuid.UUID, now: datetime)
                     .values(status="cancelled", left_at=now))
 
 
+_REOPEN_TASKS = text("""
+WITH reopened AS (
+  UPDATE tasks SET status = CASE WHEN assigned_to IS NULL THEN 'todo' ELSE 'in_progress' END, closed_reason = NULL,
+                   version = version + 1, updated_at = :now
+   WHERE id = ANY(:ids) AND status = 'cancelled'
+  RETURNING id, org_id, workflow_execution_id, contact_id, title
+), audit AS (
+  INSERT INTO activity_log (id, org_id, entity_type, entity_id, workflow_execution_id, contact_id, task_id, action,
+                            details, created_at)
+  SELECT gen_random_uuid(), org_id, 'task', id, workflow_execution_id, contact_id, id, 'task_reopened',
+         jsonb_build_object('reason', 'the execution was retried', 'title', title), :now FROM reopened
+)
+SELECT id FROM reopened""")
+
+
 def reopen_after_failure(session: Session, execution: WorkflowExecution, now: datetime) -> list[uuid.UUID]:
     """Undo what a failure closed, so a retry goes on with exactly the work that was open: the failed visit
     is open again (its timer restarts now) and the tasks the failure closed are open again."""
@@ -303,9 +318,7 @@ def reopen_after_failure(session: Session, execution: WorkflowExecution, now: da
                             output=V.c.output.op("||")(func.jsonb_build_object("timer_restarted_at", now.isoformat()))))
     ids = [uuid.UUID(i) for i in (execution.metadata_ or {}).get("closed_by_failure", [])]
     if ids:
-        session.execute(T.update().where(T.c.id.in_(ids), T.c.status == "cancelled").values(
-            status=text("CASE WHEN assigned_to IS NULL THEN 'todo' ELSE 'in_progress' END"),
-            closed_reason=None, version=T.c.version + 1, updated_at=now))
+        ids = [row.id for row in session.execute(_REOPEN_TASKS, {"ids": ids, "now": now})]
     execution.metadata_ = {k: v for k, v in (execution.metadata_ or {}).items() if k != "closed_by_failure"}
     return ids
 
