@@ -241,15 +241,10 @@ def change_status(db: Database, actor: Actor, execution_id: Any, action: str, re
         details: dict[str, Any] = {"from": before, "to": target, "reason": reason, "by": actor.label}
         if action == "retry":
             details["reopened_tasks"] = [str(i) for i in store.reopen_after_failure(session, execution, now)]
-            execution.last_error = None
         if action == "cancel":
-            execution.next_run_at = None
             store.close_open_tasks(session, [execution.id], f"the execution was cancelled: {reason}", now)
             store.cancel_open_visits(session, execution.id, now)
-        execution.status, execution.status_reason, execution.updated_at = target, reason, now
-        if target == "running":
-            execution.next_run_at = now
-            store.wake(session)
+        store.set_execution_status(session, execution, target, reason, now)
         activity.record(session, entity_type="workflow_execution", entity_id=execution.id,
                         action={"pause": "execution_paused", "resume": "execution_resumed",
                                 "cancel": "execution_cancelled", "retry": "execution_retried"}[action],

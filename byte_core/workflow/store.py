@@ -83,6 +83,16 @@ def lock_execution(session: Session, execution_id: uuid.UUID) -> WorkflowExecuti
     return row
 
 
+def set_execution_status(session: Session, execution: WorkflowExecution, status: str, reason: str,
+                         now: datetime) -> None:
+    """A person's pause/resume/cancel/retry: a running execution is due at once (and schedulers woken)."""
+    execution.status, execution.status_reason, execution.updated_at = status, reason, now
+    execution.next_run_at = now if status == "running" else None
+    if status == "running":
+        execution.last_error = None
+        wake(session)
+
+
 def insert_execution(session: Session, values: dict[str, Any]) -> None:
     session.execute(E.insert().values(**values))
 
