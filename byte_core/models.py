@@ -287,6 +287,28 @@ class Task(Base):
     # Optimistic concurrency: every change adds one; a command carries the version the person saw.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"), default=1)
     closed_reason: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+
+
+class SavedTaskView(Base):
+    """A person's named filter of the task queue (queue, search, sort)."""
+
+    __tablename__ = "saved_task_views"
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 80", name="saved_task_views_name_check"),
+        UniqueConstraint("org_id", "user_id", "name", name="saved_task_views_name"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    user_id: Mapped[str] = mapped_column(Text, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    queue: Mapped[str] = mapped_column(Text, nullable=False)
+    search: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"), default="")
+    sort: Mapped[str] = mapped_column(Text, nullable=False)
+    include_claimed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"),
+                                                  default=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
 
 
 class Note(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -49,6 +49,8 @@ class QueueRow:
     version: int
     #: the execution's status: a task of a paused execution is listed but frozen
     execution_status: str | None
+    snoozed_until: date | None = None
+    contact_id: uuid.UUID | None = None
 
     @property
     def frozen(self) -> bool:
@@ -67,21 +69,42 @@ def queue_names(actor: Actor) -> list[str]:
     return [MINE, *roles]
 
 
-def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
-               search: str = "", offset: int = 0, limit: int = 25) -> QueuePage:
-    """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too);
-    `search` narrows it to tasks whose title or contact name contains the text."""
-    if queue not in queue_names(actor):
-        raise InvalidInput(f"you cannot open the {queue!r} queue")
-    if sort not in SORTS:
-        raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+def _queue_conditions(actor: Actor, queue: str, include_claimed: bool, include_snoozed: bool,
+                      today: date) -> list:
     where = [Task.status.in_(OPEN)]
     if queue == MINE:
         where.append(Task.assigned_to == actor.user_id)
+        if not include_snoozed:
+            where.append(or_(Task.snoozed_until.is_(None), Task.snoozed_until <= today))
     else:
         where.append(Task.assigned_role == queue)
         if not include_claimed:
             where.append(Task.assigned_to.is_(None))
+    return where
+
+
+def queue_counts(db: Database, actor: Actor, today: date | None = None) -> dict[str, int]:
+    """How many tasks each queue this person may open holds right now (for the queue selector)."""
+    today = today or datetime.now(timezone.utc).date()
+    columns = [func.count().filter(*_queue_conditions(actor, queue, False, False, today)[1:])
+               for queue in queue_names(actor)]
+    with db.session(actor.org_id) as session:
+        values = session.execute(select(*columns).where(Task.status.in_(OPEN))).one()
+    return dict(zip(queue_names(actor), values))
+
+
+def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
+               search: str = "", offset: int = 0, limit: int = 25, include_snoozed: bool = False,
+               today: date | None = None) -> QueuePage:
+    """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too);
+    "mine" leaves out tasks snoozed past today; `search` narrows to tasks whose title or contact name
+    contains the text."""
+    if queue not in queue_names(actor):
+        raise InvalidInput(f"you cannot open the {queue!r} queue")
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    where = _queue_conditions(actor, queue, include_claimed, include_snoozed,
+                              today or datetime.now(timezone.utc).date())
     if search.strip():
         like = f"%{search.strip().lower()}%"
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
@@ -123,32 +146,36 @@ def _row(actor: Actor, task: Task, holder: str | None, first: str | None, last: 
                     f"{first} {last}" if first else None, workflow, task.created_by_step_id,
                     task.workflow_execution_id, bool(options.get("require_comment")),
                     options.get("approve_label") or "Approve", options.get("reject_label") or "Reject", task.outcome,
-                    task.version, execution_status)
+                    task.version, execution_status, task.snoozed_until, task.contact_id)
 
 
 @dataclass(frozen=True)
-class TaskContext:
+class TaskDetail:
+    """Everything a reviewer needs beside one task to decide it: the task as it is now (with its version),
+    its description, the contact, and its execution (phase progress, history, earlier decisions, notes)."""
+
+    row: QueueRow
     description: str | None
     contact: dict[str, Any] | None
-    explanation: str | None
-    execution_status: str | None
+    execution: Any  # workflow.inspect.ExecutionDetail, or None for a task without a workflow
 
 
-def task_context(db: Database, actor: Actor, task_id: uuid.UUID) -> TaskContext:
-    from .workflow.inspect import explain
+def task_detail(db: Database, actor: Actor, task_id: uuid.UUID) -> TaskDetail:
+    from .workflow.inspect import get_execution
 
     with db.session(actor.org_id) as session:
-        task = session.get(Task, task_id)
-        if task is None:
-            raise NotFound("task not found (it may have been removed)")
+        found = session.execute(_rows_query().where(Task.id == task_id)).first()
+        if found is None:
+            raise NotFound("This task does not exist in this organization (it may have been removed).")
+        row = _row(actor, *found)
+        task = found[0]
         contact = session.get(Contact, task.contact_id) if task.contact_id else None
-        execution = session.get(WorkflowExecution, task.workflow_execution_id) if task.workflow_execution_id else None
         contact_view = None if contact is None else {
             "id": contact.id, "name": contact.full_name, "email": contact.email, "phone": contact.phone,
             "city": ", ".join(x for x in (contact.city, contact.state) if x), "tags": contact.tags or []}
         description = task.description
-    text = explain(db, actor, execution.id).text if execution is not None else None
-    return TaskContext(description, contact_view, text, execution.status if execution else None)
+    execution = get_execution(db, actor, row.execution_id) if row.execution_id else None
+    return TaskDetail(row, description, contact_view, execution)
 
 
 def reassign_targets(db: Database, actor: Actor) -> list[str]:

@@ -90,3 +90,15 @@ def show_flash(key: str) -> None:
     """The success message an action left for the run after its `st.rerun()`, shown once."""
     if message := st.session_state.pop(key, None):
         st.success(message, icon=":material/check_circle:")
+
+
+def execution_link(execution_id, label: str = "Open the execution") -> None:
+    """A link to one execution's page. Run as a page of the app it navigates in place; run alone (a page
+    under test) it falls back to a plain link to the same address."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link("pages/executions.py", label=label, icon=":material/open_in_new:",
+                     query_params={"execution": str(execution_id)})
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}](executions?execution={execution_id})")

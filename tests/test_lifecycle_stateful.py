@@ -33,7 +33,8 @@ FLOW = {**REVIEW, "name": "Stateful Review", "steps": [
     for s in REVIEW["steps"]]}
 EXAMPLES = int(os.environ.get("BYTE_STATEFUL_EXAMPLES", "15"))
 STEPS = {"task_claimed", "task_released", "task_reassigned", "task_completed", "approval_decided",
-         "task_completed_on_behalf", "approval_decided_on_behalf", "task_escalated", "task_closed", "task_reopened"}
+         "task_completed_on_behalf", "approval_decided_on_behalf", "task_escalated", "task_closed", "task_reopened",
+         "task_snoozed"}
 DECISIONS = ("task_completed", "approval_decided", "task_completed_on_behalf", "approval_decided_on_behalf")
 STATUS_ACTION = {"paused": "execution_paused", "cancelled": "execution_cancelled", "failed": "execution_failed",
                  "completed": "execution_completed"}

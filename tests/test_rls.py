@@ -11,7 +11,7 @@ from tests.conftest import new_org
 
 ORG_TABLES = ["users", "contacts", "workflow_definitions", "workflow_definition_versions", "workflow_executions",
               "workflow_execution_steps", "tasks", "notes", "activity_log", "formstack_config",
-              "formstack_submissions"]
+              "formstack_submissions", "saved_task_views"]
 
 
 def populate(database, org_id: str) -> dict[str, object]:
@@ -48,6 +48,8 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["formstack_submissions"] = one(
             "INSERT INTO formstack_submissions (org_id, form_id, submission_id, raw_payload) "
             "VALUES (:org, 'f', 's1', '{}') RETURNING id")
+        ids["saved_task_views"] = one("INSERT INTO saved_task_views (org_id, user_id, name, queue, sort) "
+                                      "VALUES (:org, :u, 'mine', 'mine', 'due date') RETURNING id", u=ids["users"])
     return ids
 
 

@@ -7,7 +7,7 @@ changed since, the command is refused, saying what changed (pages always pass it
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -187,6 +187,20 @@ def _check_outcome(task: Task, outcome: str | None, comment: str | None) -> str:
     return "completed"
 
 
+def snooze_task(db: Database, actor: Actor, task_id: Any, until: date | None, *,
+                expected_version: int | None = None, today: date | None = None) -> Task:
+    """The holder hides a task from "My tasks" until `until` (None wakes it now). It stays theirs."""
+    today = today or utcnow().date()
+    if until is not None and not (today < until <= today + timedelta(days=365)):
+        raise InvalidInput("snooze until a day after today and within a year")
+    with db.session(actor.org_id, user_id=actor.user_id) as session:
+        task, _ = _judged(session, actor, task_id, "snooze", expected_version)
+        store.update_task(session, task.id, snoozed_until=until, updated_at=utcnow())
+        _audit(session, task, "task_snoozed", {"until": until.isoformat() if until else None, "by": actor.label})
+        session.refresh(task)
+        return task
+
+
 def reassign_tasks(db: Database, actor: Actor, tasks: list[Any], *, to_user: str | None = None,
                    to_role: str | None = None) -> int:
     """Managers move open tasks to a person who may hold them, or to a role queue (bulk). `tasks` holds
@@ -253,4 +267,4 @@ def change_status(db: Database, actor: Actor, execution_id: Any, action: str, re
 
 
 __all__ = ["start_execution", "start_execution_in", "claim_task", "release_task", "complete_task", "decide_on_behalf",
-           "reassign_tasks", "change_status", "find_contact"]
+           "reassign_tasks", "snooze_task", "change_status", "find_contact"]

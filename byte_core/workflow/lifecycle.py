@@ -43,7 +43,7 @@ TASKS_ON_EXECUTION = {
     "retry": "the tasks the failure closed are re-opened; the failed visit is re-opened with a fresh timer",
 }
 
-TASK_ACTIONS = ("claim", "release", "complete", "decide", "decide_on_behalf", "reassign")
+TASK_ACTIONS = ("claim", "release", "complete", "decide", "decide_on_behalf", "reassign", "snooze")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,9 @@ def check_task_action(action: str, actor: Actor, task: TaskView, *, expected_ver
     elif action == "decide_on_behalf":
         if not actor.has_any("admin"):
             raise PermissionDenied("Only an admin can decide on behalf of someone else.")
+    elif action == "snooze":
+        if task.assigned_to is None or task.assigned_to != actor.user_id:
+            raise PermissionDenied("Only the person holding a task can snooze it; claim it first.")
     elif action == "reassign":
         if not actor.has_any("admin", "manager"):
             raise PermissionDenied("Only a manager or an admin can reassign tasks.")
