@@ -20,7 +20,7 @@ class PageSpec:
 
 PAGES = [
     PageSpec("home.py", "Home", ":material/home:", "home", ALL, "Work"),
-    PageSpec("tasks.py", "Task queue", ":material/task_alt:", "tasks", ALL, "Work"),
+    PageSpec("tasks.py", "Task inbox", ":material/task_alt:", "tasks", ALL, "Work"),
     PageSpec("contacts.py", "Contacts", ":material/contacts:", "contacts", ALL, "Work"),
     PageSpec("executions.py", "Executions", ":material/account_tree:", "executions", ALL, "Work"),
     PageSpec("analytics.py", "Analytics", ":material/monitoring:", "analytics", frozenset({"manager", "admin"}), "Insight"),

@@ -40,13 +40,18 @@ def _apply_view(view) -> None:
                  tq_open=None)
 
 
+def _reset_open() -> None:
+    """A new queue, search or sort opens its own first task."""
+    state["tq_open"] = None
+
+
 views = list_views(database, actor) if actor.user_id else []
 counts = queue_counts(database, actor)
 queues = queue_names(actor)
 top = st.columns([4, 2, 2])
 queue = top[0].segmented_control("Queue", queues, default=MINE, key="tq_queue",
-                                 format_func=lambda q: _queue_label(q, counts)) or MINE
-sort = top[1].selectbox("Sort by", list(SORTS), key="tq_sort")
+                                 format_func=lambda q: _queue_label(q, counts), on_change=_reset_open) or MINE
+sort = top[1].selectbox("Sort by", list(SORTS), key="tq_sort", on_change=_reset_open)
 with top[2].popover("Saved views", icon=":material/bookmark:", width="stretch"):
     for view in views:
         row = st.columns([4, 1])
@@ -68,9 +73,10 @@ with top[2].popover("Saved views", icon=":material/bookmark:", width="stretch"):
                 st.rerun()
 
 filters = st.columns([3, 1])
-search = filters[0].text_input("Find", key="tq_search", placeholder="Title or contact name")
-claimed_too = queue != MINE and filters[1].toggle("Show tasks already claimed", key="tq_claimed")
-snoozed_too = queue == MINE and filters[1].toggle("Show snoozed tasks", key="tq_snoozed")
+search = filters[0].text_input("Find", key="tq_search", placeholder="Title or contact name", on_change=_reset_open)
+claimed_too = queue != MINE and filters[1].toggle("Show tasks already claimed", key="tq_claimed",
+                                                  on_change=_reset_open)
+snoozed_too = queue == MINE and filters[1].toggle("Show snoozed tasks", key="tq_snoozed", on_change=_reset_open)
 
 with guarded():
     total = task_queue(database, actor, queue, include_claimed=claimed_too, include_snoozed=snoozed_too,

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import re
 import time
 import uuid
 from pathlib import Path
@@ -141,7 +142,7 @@ def settle(page) -> None:
     sync_api.expect(page.locator('[data-stale="true"]')).to_have_count(0)
 
 
-def _reviewer_approval(database, org_id: str) -> tuple[uuid.UUID, str]:
+def _reviewer_approval(database, org_id: str, surname: str | None = None) -> tuple[uuid.UUID, str]:
     """A Client Onboarding execution waiting on the reviewer's 'Documents complete?' approval."""
     from byte_core.contacts import save_contact
     from byte_core.workflow.runner import drain_org
@@ -149,7 +150,7 @@ def _reviewer_approval(database, org_id: str) -> tuple[uuid.UUID, str]:
     from byte_core.task_queue import task_queue
 
     system = Actor.system(org_id, label="e2e")
-    name = f"Zoe E2e{uuid.uuid4().hex[:6]}"
+    name = f"Zoe {surname or 'E2e' + uuid.uuid4().hex[:6]}"
     contact = save_contact(database, system, {"first_name": name.split()[0], "last_name": name.split()[1],
                                               "email": f"{name.split()[1].lower()}@example.org"})
     execution = start_execution(database, system, "Client Onboarding", str(contact.id))
@@ -161,6 +162,15 @@ def _reviewer_approval(database, org_id: str) -> tuple[uuid.UUID, str]:
     _wait_for_step(database, org_id, execution.id, lambda step: step == "docs",
                    "the execution never reached the 'docs' approval")
     return execution.id, name
+
+
+def _open_reviewer_queue(page, search: str) -> None:
+    open_page(page, "Task inbox")
+    page.get_by_test_id("stButtonGroup").get_by_text("Reviewer queue", exact=False).first.click()
+    settle(page)
+    page.get_by_role("textbox", name="Find").fill(search)
+    page.get_by_role("textbox", name="Find").press("Enter")
+    settle(page)
 
 
 def _wait_for_step(database, org_id: str, execution_id, reached, failure: str, seconds: float = 20):
@@ -182,26 +192,35 @@ def test_reviewer_approves_and_the_execution_moves_on(database, demo, live_app, 
 
     sign_in(page, live_app, "reviewer")
     shot(page, "home-reviewer")
-    open_page(page, "Task queue")
-    page.get_by_test_id("stButtonGroup").get_by_text("Reviewer queue", exact=True).click()
-    settle(page)
-    page.get_by_role("textbox", name="Find").fill(name)
-    page.get_by_role("textbox", name="Find").press("Enter")
-    sync_api.expect(page.locator(f'input[aria-label="Task"][value*="{name}"]')).to_have_count(1)
-    settle(page)
-    shot(page, "task-queue")
+    _open_reviewer_queue(page, name)
+    # The first task of the list opens by itself on the right.
+    sync_api.expect(page.get_by_role("heading", name=f"Check documents of {name}").first).to_be_visible()
+    page.get_by_label("Comment (optional)").fill("All documents present (e2e).")
+    shot(page, "task-inbox")
     page.get_by_role("button", name="Complete").first.click()
-    dialog = page.get_by_role("dialog")
-    sync_api.expect(dialog).to_be_visible()
-    dialog.get_by_label("Comment").fill("All documents present (e2e).")
-    shot(page, "approval-dialog")
-    dialog.get_by_role("button", name="Confirm: Complete").click()
-    sync_api.expect(page.get_by_text("The workflow moves on").first).to_be_visible()
+    sync_api.expect(page.get_by_text("The next task is open").first).to_be_visible()
 
     detail = _wait_for_step(database, org_id, execution_id, lambda step: step != "docs",
                             "the scheduler did not move the execution on")
     decision = next(t for t in detail.tasks if t.task_type == "approval")
     assert decision.outcome == "approved" and decision.outcome_comment == "All documents present (e2e)."
+
+
+def test_reviewer_clears_five_tasks_in_a_row_from_the_inbox(database, demo, live_app, page):
+    org_id = demo.org_id
+    batch = f"Five{uuid.uuid4().hex[:4]}"
+    started = [_reviewer_approval(database, org_id, f"{batch}{i}")[0] for i in range(5)]
+    sign_in(page, live_app, "reviewer")
+    _open_reviewer_queue(page, batch)
+    for number in range(5):
+        heading = page.get_by_role("heading", name=re.compile(f"Check documents of Zoe {batch}"))
+        sync_api.expect(heading.first).to_be_visible()
+        page.get_by_role("button", name="Complete").first.click()  # one click per decision
+        sync_api.expect(page.get_by_text("The next task is open").first).to_be_visible()
+        settle(page)
+    sync_api.expect(page.get_by_text(f"No task matches").first).to_be_visible()
+    for execution_id in started:
+        _wait_for_step(database, org_id, execution_id, lambda step: step != "docs", "a decision did not take")
 
 
 def test_admin_sees_errors_for_an_invalid_definition_then_saves_a_version(database, demo, live_app, page):
