@@ -2,16 +2,23 @@
 
 - `md_escape`: for text placed inside Markdown (`st.markdown`, `st.caption`, titles, labels with
   Markdown): every ASCII punctuation character is backslash-escaped (CommonMark allows that for all of
-  them), so no link, image, emphasis, HTML tag, Streamlit directive (`:red[...]`, `:material/x:`) or
-  bare-URL autolink can come out of it. Line breaks become spaces: user text never starts a block.
+  them), so no link, image, emphasis, HTML tag or Streamlit directive (`:red[...]`, `:material/x:`) can
+  come out of it, and bare URLs are broken with an invisible word joiner so they are not auto-linked.
+  Line breaks become spaces: user text never starts a block.
 - `csv_cell`: OWASP's rule against formula injection in CSV downloads.
 """
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
 _MD_SPECIAL = {ord(ch): "\\" + ch for ch in string.punctuation}
+# Streamlit's Markdown turns bare URLs into links after escapes are resolved, so a backslash cannot stop
+# "https://..." or "www.x" from becoming a live link: an invisible word joiner (U+2060) breaks the pattern.
+_WORD_JOINER = "\u2060"
+_AUTOLINKS = ((re.compile(r"(?i)(\\:)(\\/\\/)"), "\\1" + _WORD_JOINER + "\\2"),
+              (re.compile(r"(?i)\b(www)(\\\.)"), "\\1" + _WORD_JOINER + "\\2"))
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -20,7 +27,10 @@ def md_escape(value: Any) -> str:
     if value is None:
         return ""
     text = str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return text.translate(_MD_SPECIAL)
+    escaped = text.translate(_MD_SPECIAL)
+    for pattern, replacement in _AUTOLINKS:
+        escaped = pattern.sub(replacement, escaped)
+    return escaped
 
 
 def csv_cell(value: Any) -> Any:
