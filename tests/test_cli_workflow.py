@@ -75,3 +75,16 @@ def test_full_path_from_the_command_line(database):
     assert paused.exit_code == 0 and "paused" in paused.output
     no_reason = run("execution", "resume", started["id"], "--org", slug)
     assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+
+
+def test_simulate_prints_the_path_and_writes_nothing(database):
+    result = run("workflow", "simulate", REVIEW_FILE, "--contact", "ann@example.org", "--decide", "step_4=rejected",
+                 "--wait", "step_4=2d", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ended"] == "completed" and data["outcome"] == "rejected"
+    assert any("Send rejection notice" in e["text"] for e in data["events"])
+    failed = run("workflow", "simulate", REVIEW_FILE)
+    assert failed.exit_code == 1 and "timed out after 5 days" in failed.output
+    bad = run("workflow", "simulate", REVIEW_FILE, "--wait", "step_3=soon")
+    assert bad.exit_code == 1 and "not a waiting time" in bad.output and "Traceback" not in bad.output

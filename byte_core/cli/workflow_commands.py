@@ -42,6 +42,55 @@ def validate_command(file: str, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@workflow_group.command("simulate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--contact", "contact_email", default="sample@example.org", show_default=True,
+              help="A contact's email: with --org, that contact's data; otherwise a sample contact with this email.")
+@click.option("--decide", "decide", multiple=True, metavar="STEP=OUTCOME",
+              help="The decision for a waiting step (approved, rejected, completed). Repeatable.")
+@click.option("--wait", "wait", multiple=True, metavar="STEP=SPAN",
+              help="How long after a step is entered its decision comes (4d, 36h, 90m). Repeatable.")
+@click.option("--var", "var", multiple=True, metavar="KEY=VALUE", help="A workflow variable. Repeatable.")
+@click.option("--org", "org_slug", default=None, help="Read the contact from this organization (by slug).")
+@json_option
+def simulate_command(file, contact_email, decide, wait, var, org_slug, as_json) -> None:
+    """Dry run: the path a definition takes, step by step, with the decisions and waits given. Writes nothing."""
+    from ..workflow.definition import parse_definition
+    from ..workflow.simulate import parse_span, simulate
+
+    definition = parse_definition(_read_definition(file))
+    contact = {"first_name": "Sample", "last_name": "Contact", "email": contact_email}
+    if org_slug:
+        from ..workflow.commands import find_contact
+
+        db = migrated_database()
+        with db.session(actor_for(db, org_slug).org_id) as session:
+            row = find_contact(session, contact_email)
+            contact = {name: getattr(row, name) for name in ("id", "first_name", "last_name", "email", "phone",
+                                                              "city", "state", "zip", "tags")}
+            contact["metadata"] = row.metadata_ or {}
+    result = simulate(definition, contact, decisions=_pairs(decide, "--decide"),
+                      waits={k: parse_span(v) for k, v in _pairs(wait, "--wait").items()},
+                      variables=_pairs(var, "--var"))
+    summary = (f"ends: {result.ended} ({result.outcome})" if result.ended == "completed"
+               else f"fails: {result.error or result.outcome}" if result.ended == "failed" else "does not end")
+    emit({"events": [{"after_seconds": e.elapsed.total_seconds(), "step_id": e.step_id, "text": e.text}
+                     for e in result.events], "ended": result.ended, "outcome": result.outcome, "error": result.error},
+         as_json, "\n".join([*result.lines(), summary]))
+    if result.ended == "failed":
+        raise SystemExit(1)
+
+
+def _pairs(values, option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r}: use KEY=VALUE", param_hint=option)
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
 @workflow_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @org_option
