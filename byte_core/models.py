@@ -311,6 +311,52 @@ class SavedTaskView(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
 
 
+class WorkflowMigration(Base):
+    """Running executions moved from one version of a definition to another: one revertible operation."""
+
+    __tablename__ = "workflow_migrations"
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'reverted')", name="workflow_migrations_status_check"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    workflow_definition_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflow_definitions.id"), nullable=False)
+    from_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    to_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"), default=dict)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'running'"), default="running")
+    migrated: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
+    failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
+    created_by: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    finished_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class WorkflowMigrationItem(Base):
+    """One execution a migration touched, with what it was before (so it can be put back)."""
+
+    __tablename__ = "workflow_migration_items"
+    __table_args__ = (
+        CheckConstraint("status IN ('migrated', 'failed', 'reverted', 'kept')",
+                        name="workflow_migration_items_status_check"),
+        Index("idx_migration_items_migration", "migration_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    migration_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflow_migrations.id", ondelete="CASCADE"), nullable=False)
+    workflow_execution_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflow_executions.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    mode: Mapped[str | None] = mapped_column(Text)
+    from_step_id: Mapped[str | None] = mapped_column(Text)
+    to_step_id: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"), default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
 class Note(Base):
     __tablename__ = "notes"
     __table_args__ = (

@@ -81,6 +81,62 @@ def simulate_command(file, contact_email, decide, wait, var, org_slug, as_json) 
         raise SystemExit(1)
 
 
+@workflow_group.command("migrate")
+@click.argument("name")
+@click.option("--from", "from_version", type=int, required=True, help="The version the executions are on.")
+@click.option("--to", "to_version", type=int, required=True, help="The version to move them to.")
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW",
+              help="Where executions on step OLD go (required for a step the new version removed). Repeatable.")
+@click.option("--step", "at_step", default=None, help="Only executions on this step.")
+@click.option("--phase", default=None, help="Only executions in this phase (its id).")
+@click.option("--dry-run", is_flag=True, help="Show what would happen to each execution; change nothing.")
+@org_option
+@json_option
+def migrate_command(name, from_version, to_version, mapping, at_step, phase, dry_run, org_slug, as_json) -> None:
+    """Move running and paused executions of NAME from one version to another (each in its own transaction)."""
+    from ..workflow.migrate import migrate, plan_migration
+
+    db = migrated_database()
+    actor = actor_for(db, org_slug)
+    plan = plan_migration(db, actor, name, from_version, to_version, _pairs(mapping, "--map"), at_step=at_step,
+                          phase=phase)
+    preview = [{"from_step": f, "to_step": t, "mode": m, "executions": n} for (f, t, m), n in plan.by_step().items()]
+    if plan.problems:
+        emit({"refused": plan.problems, "plan": preview}, as_json,
+             "refused, nothing was changed:\n" + "\n".join(f"- {p}" for p in plan.problems))
+        raise SystemExit(1)
+    if dry_run:
+        emit({"dry_run": True, "plan": preview, "executions": len(plan.moves)}, as_json,
+             table(preview, ["from_step", "to_step", "mode", "executions"]) + f"\n{len(plan.moves)} execution(s); "
+             "nothing changed (dry run)")
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=len(plan.moves), disable=as_json, unit="execution") as bar:
+        report = migrate(db, actor, plan, progress=lambda done, total: bar.update(1))
+    emit({"migration": str(report.migration_id), "migrated": report.migrated,
+          "failed": [{"execution": str(e), "reason": r} for e, r in report.failed]}, as_json,
+         f"migration {report.migration_id}: {report.migrated} moved to version {to_version}, "
+         f"{len(report.failed)} failed" + "".join(f"\n- {e}: {r}" for e, r in report.failed)
+         + f"\nundo with: byte workflow revert-migration {report.migration_id}")
+    if report.failed:
+        raise SystemExit(1)
+
+
+@workflow_group.command("revert-migration")
+@click.argument("migration_id")
+@org_option
+@json_option
+def revert_migration_command(migration_id, org_slug, as_json) -> None:
+    """Put a migration's executions back where they were, unless something newer happened to them."""
+    from ..workflow.migrate import revert_migration
+
+    db = migrated_database()
+    report = revert_migration(db, actor_for(db, org_slug), migration_id)
+    emit({"reverted": report.reverted, "kept": [{"execution": str(e), "reason": r} for e, r in report.kept]}, as_json,
+         f"{report.reverted} execution(s) put back" + "".join(f"\n- {e}: {r}" for e, r in report.kept))
+
+
 def _pairs(values, option: str) -> dict[str, str]:
     pairs = {}
     for value in values:

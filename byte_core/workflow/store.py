@@ -275,10 +275,10 @@ def _remember_closed(session: Session, execution_id: uuid.UUID, closed: dict[uui
                     {"ids": json.dumps(ids), "id": execution_id})
 
 
-_CLOSE_OPEN_TASKS = text("""
+_CLOSE_SQL = """
 WITH closed AS (
   UPDATE tasks SET status = 'cancelled', closed_reason = :reason, version = version + 1, updated_at = :now
-   WHERE workflow_execution_id = ANY(:ids) AND status IN ('todo', 'in_progress')
+   WHERE {column} = ANY(:ids) AND status IN ('todo', 'in_progress')
   RETURNING id, org_id, workflow_execution_id, contact_id, title
 ), audit AS (
   INSERT INTO activity_log (id, org_id, entity_type, entity_id, workflow_execution_id, contact_id, task_id, action,
@@ -286,7 +286,10 @@ WITH closed AS (
   SELECT gen_random_uuid(), org_id, 'task', id, workflow_execution_id, contact_id, id, 'task_closed',
          jsonb_build_object('reason', CAST(:reason AS text), 'title', title), :now FROM closed
 )
-SELECT workflow_execution_id, id FROM closed""")
+SELECT workflow_execution_id, id FROM closed"""
+_CLOSE_OPEN_TASKS = text(_CLOSE_SQL.format(column="workflow_execution_id"))
+_CLOSE_VISIT_TASKS = text(_CLOSE_SQL.format(column="step_visit_id"))
+_CLOSE_TASKS = text(_CLOSE_SQL.format(column="id"))
 
 
 def close_open_tasks(session: Session, execution_ids: list[uuid.UUID], reason: str, now: datetime
@@ -296,6 +299,17 @@ def close_open_tasks(session: Session, execution_ids: list[uuid.UUID], reason: s
     for execution_id, task_id in session.execute(_CLOSE_OPEN_TASKS, {"ids": list(execution_ids), "reason": reason,
                                                                      "now": now}):
         closed.setdefault(execution_id, []).append(task_id)
+    return closed
+
+
+def close_visit_tasks(session: Session, visit_ids: list[uuid.UUID], reason: str, now: datetime,
+                      also: list[uuid.UUID] = ()) -> list[uuid.UUID]:
+    """Close the open tasks created by these step visits (and the tasks `also` names), one audit row each."""
+    closed = [task_id for _, task_id in session.execute(_CLOSE_VISIT_TASKS, {"ids": list(visit_ids), "reason": reason,
+                                                                             "now": now})]
+    if also:
+        closed += [task_id for _, task_id in session.execute(_CLOSE_TASKS, {"ids": list(also), "reason": reason,
+                                                                            "now": now})]
     return closed
 
 
@@ -314,7 +328,7 @@ WITH reopened AS (
   INSERT INTO activity_log (id, org_id, entity_type, entity_id, workflow_execution_id, contact_id, task_id, action,
                             details, created_at)
   SELECT gen_random_uuid(), org_id, 'task', id, workflow_execution_id, contact_id, id, 'task_reopened',
-         jsonb_build_object('reason', 'the execution was retried', 'title', title), :now FROM reopened
+         jsonb_build_object('reason', CAST(:reason AS text), 'title', title), :now FROM reopened
 )
 SELECT id FROM reopened""")
 
@@ -328,9 +342,45 @@ def reopen_after_failure(session: Session, execution: WorkflowExecution, now: da
                             output=V.c.output.op("||")(func.jsonb_build_object("timer_restarted_at", now.isoformat()))))
     ids = [uuid.UUID(i) for i in (execution.metadata_ or {}).get("closed_by_failure", [])]
     if ids:
-        ids = [row.id for row in session.execute(_REOPEN_TASKS, {"ids": ids, "now": now})]
+        ids = reopen_tasks(session, ids, "the execution was retried", now)
     execution.metadata_ = {k: v for k, v in (execution.metadata_ or {}).items() if k != "closed_by_failure"}
     return ids
+
+
+def reopen_tasks(session: Session, task_ids: list[uuid.UUID], reason: str, now: datetime) -> list[uuid.UUID]:
+    """Re-open tasks the lifecycle closed (never ones people finished), one audit row each."""
+    return [row.id for row in session.execute(_REOPEN_TASKS, {"ids": list(task_ids), "reason": reason, "now": now})]
+
+
+# --- visits and positions (migrations between versions) ------------------------------------------------------------
+def visit_at(session: Session, execution_id: uuid.UUID, seq: int) -> StepVisit | None:
+    return session.scalar(select(StepVisit).where(StepVisit.workflow_execution_id == execution_id,
+                                                  StepVisit.seq == seq))
+
+
+def visits_after(session: Session, execution_id: uuid.UUID, seq: int) -> list[StepVisit]:
+    return list(session.scalars(select(StepVisit).where(StepVisit.workflow_execution_id == execution_id,
+                                                        StepVisit.seq > seq).order_by(StepVisit.seq)))
+
+
+def update_visit(session: Session, visit_id: uuid.UUID, **values: Any) -> None:
+    session.execute(V.update().where(V.c.id == visit_id).values(**values))
+
+
+def tasks_of_visits(session: Session, visit_ids: list[uuid.UUID]) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.step_visit_id.in_(visit_ids))))
+
+
+def place_execution(session: Session, execution: WorkflowExecution, *, version: int, step_id: str,
+                    phase_id: str | None, step_seq: int, now: datetime, variables: dict | None = None) -> None:
+    """Put an execution on a step of a version (a migration or its revert); a running one is due at once."""
+    execution.definition_version, execution.current_step_id, execution.current_phase_id = version, step_id, phase_id
+    execution.step_seq, execution.updated_at = step_seq, now
+    if variables is not None:
+        execution.variables = variables
+    if execution.status == "running":
+        execution.next_run_at = now
+        wake(session)
 
 
 # --- tasks -------------------------------------------------------------------------------------------------------
