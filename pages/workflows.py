@@ -6,7 +6,9 @@ import streamlit as st
 
 from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
 from byte_core.workflow.definition import parse_definition
-from byte_core.workflow.definitions import find_definition, list_definitions, list_versions, save_definition, set_active
+from byte_core.workflow.definitions import (definition_payload, find_definition, list_definitions, list_versions,
+                                            save_definition, set_active)
+from byte_core.workflow.migrate import impact, list_migrations, migrate, plan_migration, revert_migration
 from pages._ui import current_actor, db, empty_state, guarded, show_flash
 
 NEW = "➕ New definition"
@@ -41,7 +43,8 @@ editor_key = f"wf_text_{choice}_{row.version if row else 0}"
 
 # Running and paused executions per step of the current version: shown before a save, and on the diagram.
 pinned = running_by_step(database, actor, row.id, row.version) if row is not None else {}
-edit_tab, diagram_tab, history_tab = st.tabs(["Definition", "Diagram", "Version history"])
+edit_tab, diagram_tab, history_tab, move_tab = st.tabs(["Definition", "Diagram", "Version history",
+                                                        "Move running executions"])
 with edit_tab:
     if row is not None:
         status = "active" if row.is_active else "inactive"
@@ -64,9 +67,15 @@ with edit_tab:
                                        for e in errors]), hide_index=True, width="stretch")
         else:
             st.success("Valid: every step, branch and template checks out.")
-    if pinned:
-        st.caption("Running executions stay on version " f"{row.version}: " +
-                   ", ".join(f"{step}: {count}" for step, count in sorted(pinned.items())))
+    if pinned and data is not None and not errors:
+        current = json.loads(source)
+        rows = impact(parse_definition(current), parse_definition(data), pinned)
+        if current != data:
+            st.markdown(f"**Impact of saving**: running executions stay on version {row.version} until you move them "
+                        "(tab *Move running executions*). Where they are now, and what a move would do:")
+            st.dataframe(pd.DataFrame([{"step": r.step_id, "running or paused": r.running, "in this draft": r.change,
+                                        "if moved to the new version": r.migration} for r in rows]),
+                         hide_index=True, width="stretch")
     if save.button("Save", type="primary", key="wf_save"):
         if errors:
             st.error("Not saved. Fix these first:")
@@ -104,3 +113,63 @@ with history_tab:
             older = b.selectbox("with version", numbers, index=1, key="wf_older")
             by_number = {v.version: v for v in versions}
             st.code(version_diff(by_number[older], by_number[newer], f"v{older}", f"v{newer}"), language="diff")
+
+
+with move_tab:
+    if row is None or row.version < 2:
+        empty_state("Once a definition has two versions, executions running on an older one can be moved here.")
+    else:
+        by_number = {v.version: v for v in list_versions(database, actor, row.id)}
+        versions = list(by_number)
+        a, b = st.columns(2)
+        source_version = a.selectbox("Move executions on version", versions[1:], key="wf_mig_from")
+        target_version = b.selectbox("to version", [v for v in versions if v != source_version], key="wf_mig_to")
+        sitting = running_by_step(database, actor, row.id, source_version)
+        if not sitting:
+            empty_state(f"No execution is running or paused on version {source_version}.")
+        else:
+            target_steps = [s.id for s in parse_definition(
+                definition_payload(by_number[target_version], name=row.name)).steps]
+            mapping = {}
+            st.caption("Where executions on each step go (pre-filled where the step id exists in the target):")
+            for step_id, count in sorted(sitting.items()):
+                options = target_steps
+                mapping[step_id] = st.selectbox(f"{step_id} ({count} running or paused) →", options,
+                                                index=options.index(step_id) if step_id in options else 0,
+                                                key=f"wf_map_{source_version}_{target_version}_{step_id}")
+            with guarded():
+                plan = plan_migration(database, actor, row.name, source_version, target_version, mapping)
+                if plan.problems:
+                    st.error("This move is refused; nothing would change:\n" +
+                             "\n".join(f"- {p}" for p in plan.problems))
+                else:
+                    st.dataframe(pd.DataFrame([{"from step": f, "to step": t, "what happens": m, "executions": n}
+                                               for (f, t, m), n in plan.by_step().items()]),
+                                 hide_index=True, width="stretch")
+                    sure = st.checkbox(f"Move these {len(plan.moves)} executions to version {target_version}",
+                                       key="wf_mig_sure")
+                    if st.button("Migrate", type="primary", disabled=not sure, key="wf_mig_go"):
+                        bar = st.progress(0.0, text="Moving executions…")
+                        report = migrate(database, actor, plan, progress=lambda done, total: bar.progress(
+                            done / total, text=f"Moved {done} of {total}"))
+                        st.session_state["wf_flash"] = (
+                            f"Moved {report.migrated} execution(s) to version {target_version}"
+                            + (f"; {len(report.failed)} could not move: " + "; ".join(r for _, r in report.failed[:5])
+                               if report.failed else "") + ". You can revert it below.")
+                        st.session_state.pop("wf_mig_sure", None)
+                        st.rerun()
+        past = list_migrations(database, actor, row.id)
+        if past:
+            st.subheader("Past moves")
+            for item in past:
+                line = st.columns([5, 1])
+                line[0].caption(f"{item.created_at:%Y-%m-%d %H:%M} · v{item.from_version} → v{item.to_version} · "
+                                f"{item.migrated} moved, {item.failed} failed · {item.status}"
+                                + (f" · by {item.by}" if item.by else ""))
+                if item.status == "done" and line[1].button("Revert", key=f"wf_revert_{item.id}"):
+                    with guarded():
+                        undo = revert_migration(database, actor, item.id)
+                        st.session_state["wf_flash"] = (f"Put back {undo.reverted} execution(s)"
+                                                        + (f"; {len(undo.kept)} had moved on and stay"
+                                                           if undo.kept else "") + ".")
+                        st.rerun()

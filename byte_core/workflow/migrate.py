@@ -80,7 +80,7 @@ def _kind(source: Step, target: Step, mapping: dict[str, str]) -> str:
 
 def plan_migration(db: Database, actor: Actor, workflow: str, from_version: int, to_version: int,
                    mapping: dict[str, str] | None = None, *, at_step: str | None = None,
-                   phase: str | None = None) -> MigrationPlan:
+                   phase: str | None = None, limit: int | None = None) -> MigrationPlan:
     """Which executions would move where, and every problem that forbids it (nothing is changed)."""
     require_role(actor, "admin")
     mapping = {k.strip(): v.strip() for k, v in (mapping or {}).items()}
@@ -99,6 +99,8 @@ def plan_migration(db: Database, actor: Actor, workflow: str, from_version: int,
             query = query.where(WorkflowExecution.current_step_id == at_step)
         if phase:
             query = query.where(WorkflowExecution.current_phase_id == phase)
+        if limit:
+            query = query.limit(limit)
         executions = session.execute(query).all()
         waiting = _waiting_visits(session, [(e.id, e.step_seq) for e in executions])
     plan = MigrationPlan(row.id, row.name, from_version, to_version, mapping)
@@ -324,16 +326,54 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def running_by_step(db: Database, actor: Actor, workflow: str) -> dict[int, dict[str, int]]:
-    """Version -> step id -> running or paused executions there: the impact a new version would have."""
-    from sqlalchemy import func
+@dataclass(frozen=True)
+class StepImpact:
+    step_id: str
+    running: int
+    change: str  # unchanged | changed | removed
+    migration: str  # what migrating its executions would do
+
+
+def impact(old: Definition, new: Definition, pinned: dict[str, int]) -> list[StepImpact]:
+    """Before publishing `new`: for each step of `old` that executions sit on, whether the draft removes or
+    changes it, and what a migration would do with them (with no mapping given)."""
+    rows = []
+    for step_id, count in sorted(pinned.items()):
+        source, target = old.step(step_id), new.step(step_id)
+        if target is None:
+            rows.append(StepImpact(step_id, count, "removed", "needs a mapping to a step of the new version"))
+            continue
+        same = source is not None and (source.type, source.name, source.phase_id, source.config) == \
+            (target.type, target.name, target.phase_id, target.config)
+        if source is not None and source.type in WAITING and target.type not in WAITING:
+            what = f"refused: {step_id} would stop waiting (now a {target.type} step); map it elsewhere"
+        elif source is not None and source.type in WAITING:
+            what = {"kept": "tasks kept, timers restart with the new settings",
+                    "recreated": "open tasks closed, the new step creates its own"}[_kind(source, target, {})]
+        else:
+            what = "continues at the same step"
+        rows.append(StepImpact(step_id, count, "unchanged" if same else "changed", what))
+    return rows
+
+
+@dataclass(frozen=True)
+class MigrationSummary:
+    id: uuid.UUID
+    from_version: int
+    to_version: int
+    status: str
+    migrated: int
+    failed: int
+    created_at: datetime
+    by: str | None
+
+
+def list_migrations(db: Database, actor: Actor, definition_id: uuid.UUID) -> list[MigrationSummary]:
+    from ..models import User
 
     with db.session(actor.org_id) as session:
-        row = get_definition_row(session, workflow)
-        counts: dict[int, dict[str, int]] = {}
-        for version, step_id, count in session.execute(
-                select(WorkflowExecution.definition_version, WorkflowExecution.current_step_id, func.count())
-                .where(WorkflowExecution.workflow_definition_id == row.id, WorkflowExecution.status.in_(LIVE))
-                .group_by(WorkflowExecution.definition_version, WorkflowExecution.current_step_id)):
-            counts.setdefault(version, {})[step_id] = count
-    return counts
+        rows = session.execute(select(WorkflowMigration, User.email).outerjoin(User, User.id == WorkflowMigration.created_by)
+                               .where(WorkflowMigration.workflow_definition_id == definition_id)
+                               .order_by(WorkflowMigration.created_at.desc()).limit(20)).all()
+    return [MigrationSummary(m.id, m.from_version, m.to_version, m.status, m.migrated, m.failed, m.created_at, email)
+            for m, email in rows]

@@ -53,3 +53,16 @@ def test_inputs_naming_unknown_steps_or_bad_spans_are_refused():
     assert parse_span("36h") == timedelta(hours=36)
     with pytest.raises(InvalidInput, match="not a waiting time"):
         parse_span("soon")
+
+
+def test_impact_names_removed_changed_and_kept_steps():
+    from byte_core.workflow.migrate import impact
+
+    raw = json.loads(json.dumps(RAW))
+    raw["steps"][3]["config"]["timeout_days"] = 7          # step_4 changed, still an approval
+    raw["steps"][2]["type"] = "wait_for_approval"          # step_3 becomes another kind of wait
+    raw["steps"][2]["config"] = {"title": "Decide", "assign_to": {"type": "role", "role": "reviewer"}}
+    rows = {r.step_id: r for r in impact(REVIEW, parse_definition(raw), {"step_3": 2, "step_4": 5, "gone": 1})}
+    assert rows["step_4"].change == "changed" and rows["step_4"].migration.startswith("tasks kept")
+    assert rows["step_3"].migration.startswith("open tasks closed")
+    assert rows["gone"].change == "removed" and "needs a mapping" in rows["gone"].migration
