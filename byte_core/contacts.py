@@ -16,6 +16,7 @@ from .access import Actor, require_role
 from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import (ActivityLog, Contact, FormstackSubmission, Note, Task, WorkflowDefinition, WorkflowExecution)
+from .text import csv_text, search_text
 
 EDITABLE = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state", "zip")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,7 +33,7 @@ class ContactPage:
 def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | None = None, offset: int = 0,
                     limit: int = 25) -> ContactPage:
     where = []
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text.lower()}%"
         digits = re.sub(r"\D", "", text)
@@ -41,6 +42,7 @@ def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | No
         if len(digits) >= 3:
             conditions.append(func.regexp_replace(Contact.phone, r"\D", "", "g").like(f"%{digits}%"))
         where.append(or_(*conditions))
+    tag = search_text(tag)
     if tag:
         where.append(Contact.tags.contains([tag]))
     with db.session(actor.org_id) as session:
@@ -209,18 +211,20 @@ def import_contacts(db: Database, actor: Actor, rows: list[dict[str, Any]], *, b
 
 
 def export_csv(db: Database, actor: Actor, text: str = "", tag: str | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", *CSV_COLUMNS, "created_at"])
+    """The contacts matching a search as CSV; cells that a spreadsheet would run as formulas are neutralised."""
+    return csv_text(["id", *CSV_COLUMNS, "created_at"], _export_rows(db, actor, text, tag))
+
+
+def _export_rows(db: Database, actor: Actor, text: str, tag: str | None) -> Iterable[list[Any]]:
     offset = 0
     while True:
         page = search_contacts(db, actor, text, tag=tag, offset=offset, limit=5000)
         for c in page.rows:
-            writer.writerow([c.id, *(getattr(c, k) or "" for k in EDITABLE), ";".join(c.tags or []),
-                             c.created_at.isoformat() if c.created_at else ""])
+            yield [c.id, *(getattr(c, k) or "" for k in EDITABLE), ";".join(c.tags or []),
+                   c.created_at.isoformat() if c.created_at else ""]
         offset += len(page.rows)
         if not page.rows or offset >= page.total:
-            return out.getvalue()
+            return
 
 
 # --- timeline ----------------------------------------------------------------------------------------------------

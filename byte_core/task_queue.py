@@ -13,6 +13,7 @@ from .access import Actor
 from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import Contact, Task, User, WorkflowDefinition, WorkflowExecution
+from .text import search_text
 
 OPEN = ("todo", "in_progress")
 MINE = "mine"
@@ -72,8 +73,9 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         where.append(Task.assigned_role == queue)
         if not include_claimed:
             where.append(Task.assigned_to.is_(None))
-    if search.strip():
-        like = f"%{search.strip().lower()}%"
+    search = search_text(search)
+    if search:
+        like = f"%{search.lower()}%"
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
             select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
     with db.session(actor.org_id) as session:

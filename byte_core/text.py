@@ -4,12 +4,16 @@
   Markdown): every ASCII punctuation character is backslash-escaped (CommonMark allows that for all of
   them), so no link, image, emphasis, HTML tag, Streamlit directive (`:red[...]`, `:material/x:`) or
   bare-URL autolink can come out of it. Line breaks become spaces: user text never starts a block.
-- `csv_cell`: OWASP's rule against formula injection in CSV downloads.
+- `csv_cell`: OWASP's rule against formula injection in CSV downloads; `csv_text` and `records_csv` build
+  every CSV the product offers for download through it (contacts export, analytics data).
+- `search_text`: what a person typed into a search or filter box, made safe to send to PostgreSQL.
 """
 from __future__ import annotations
 
+import csv
+import io
 import string
-from typing import Any
+from typing import Any, Iterable, Mapping, Sequence
 
 _MD_SPECIAL = {ord(ch): "\\" + ch for ch in string.punctuation}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -28,3 +32,24 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A CSV document whose every cell went through `csv_cell`: the one way downloads are built."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(name) for name in header])
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
+
+
+def records_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """`csv_text` for a list of dicts (chart data): the columns are the first record's keys."""
+    header = list(records[0]) if records else []
+    return csv_text(header, ([record.get(name) for name in header] for record in records))
+
+
+def search_text(value: str | None) -> str:
+    """Search or filter text without NUL characters (PostgreSQL text cannot hold them: a query would fail),
+    and trimmed. Every search box and text filter passes through here."""
+    return (value or "").replace("\x00", "").strip()
