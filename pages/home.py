@@ -4,11 +4,12 @@ import plotly.express as px
 import streamlit as st
 
 from byte_core.dashboard import pipeline, scheduler_health, work_summary
+from byte_core.text import md_escape
 from pages._ui import current_actor, db, empty_state
 
 actor = current_actor()
 database = db()
-st.title(f"Welcome, {actor.email.split('@')[0].title()}")
+st.title(f"Welcome, {md_escape(actor.email.split('@')[0].title())}")
 
 summary = work_summary(database, actor)
 cols = st.columns(4)

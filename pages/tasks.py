@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from byte_core.task_queue import MINE, SORTS, QueueRow, queue_names, reassign_targets, task_context, task_queue
+from byte_core.text import md_escape
 from byte_core.workflow.service import claim_task, complete_task, reassign_tasks, release_task
 from pages._ui import current_actor, db, due_label, empty_state, guarded, paginate, show_flash
 
@@ -56,8 +57,8 @@ if not rows:
 
 @st.dialog("Record a decision")
 def decide(row: QueueRow, outcome: str) -> None:
-    label = row.approve_label if outcome == "approved" else row.reject_label
-    st.markdown(f"**{label}**: {row.title}")
+    label = md_escape(row.approve_label if outcome == "approved" else row.reject_label)
+    st.markdown(f"**{label}**: {md_escape(row.title)}")
     comment = st.text_area("Comment" + (" (required)" if row.require_comment else ""), key=f"comment_{row.id}")
     if st.button(f"Confirm: {label}", type="primary", key=f"confirm_{row.id}_{outcome}"):
         if row.require_comment and not comment.strip():
@@ -72,7 +73,7 @@ def decide(row: QueueRow, outcome: str) -> None:
 
 @st.dialog("Complete task")
 def complete(row: QueueRow) -> None:
-    st.markdown(f"Mark **{row.title}** as done?")
+    st.markdown(f"Mark **{md_escape(row.title)}** as done?")
     comment = st.text_area("Comment (optional)", key=f"comment_{row.id}")
     if st.button("Confirm: complete", type="primary", key=f"confirm_{row.id}_done"):
         with guarded():
@@ -88,8 +89,8 @@ with left:
     task_id = st.selectbox("Task", list(by_id), key="tq_focus",
                            format_func=lambda i: f"{by_id[i].title} · {by_id[i].contact or 'no contact'}")
     row = by_id[task_id]
-    st.caption(f"{row.priority} priority · {due_label(row.due_date) or 'no due date'} · "
-               f"{'held by ' + row.holder if row.holder else 'unclaimed, ' + (row.assigned_role or '') + ' queue'}")
+    st.caption(f"{row.priority} priority · {due_label(row.due_date) or 'no due date'} · " + md_escape(
+        'held by ' + row.holder if row.holder else 'unclaimed, ' + (row.assigned_role or '') + ' queue'))
     buttons = st.columns(3)
     if row.holder is None and buttons[0].button("Claim", icon=":material/front_hand:", key="tq_claim"):
         with guarded():
@@ -100,9 +101,9 @@ with left:
             release_task(database, actor, row.id)
             st.rerun()
     if row.task_type == "approval":
-        if buttons[1].button(row.approve_label, type="primary", icon=":material/thumb_up:", key="tq_approve"):
+        if buttons[1].button(md_escape(row.approve_label), type="primary", icon=":material/thumb_up:", key="tq_approve"):
             decide(row, "approved")
-        if buttons[2].button(row.reject_label, icon=":material/thumb_down:", key="tq_reject"):
+        if buttons[2].button(md_escape(row.reject_label), icon=":material/thumb_down:", key="tq_reject"):
             decide(row, "rejected")
     elif buttons[1].button("Complete", type="primary", icon=":material/done:", key="tq_complete"):
         complete(row)
@@ -112,13 +113,14 @@ with right:
     with guarded():
         context = task_context(database, actor, row.id)
         if context.description:
-            st.markdown(context.description)
+            st.markdown(md_escape(context.description))
         if context.contact:
             c = context.contact
-            st.markdown(f"**{c['name']}** · {c['email'] or 'no email'} · {c['phone'] or 'no phone'}")
-            st.caption(f"{c['city']} · tags: {', '.join(c['tags']) or 'none'}")
+            st.markdown(f"**{md_escape(c['name'])}** · {md_escape(c['email'] or 'no email')} · "
+                        f"{md_escape(c['phone'] or 'no phone')}")
+            st.caption(md_escape(f"{c['city'] or ''} · tags: {', '.join(c['tags']) or 'none'}"))
         if context.explanation:
-            st.info(context.explanation, icon=":material/account_tree:")
+            st.info(md_escape(context.explanation), icon=":material/account_tree:")
 
 st.subheader("Bulk actions")
 chosen = st.multiselect("Tasks", list(by_id), key="tq_bulk", format_func=lambda i: by_id[i].title,

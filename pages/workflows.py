@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from byte_core.text import md_escape
 from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
 from byte_core.workflow.definition import parse_definition
 from byte_core.workflow.definitions import find_definition, list_definitions, list_versions, save_definition, set_active
@@ -66,7 +67,7 @@ with edit_tab:
             st.success("Valid: every step, branch and template checks out.")
     if pinned:
         st.caption("Running executions stay on version " f"{row.version}: " +
-                   ", ".join(f"{step}: {count}" for step, count in sorted(pinned.items())))
+                   md_escape(", ".join(f"{step}: {count}" for step, count in sorted(pinned.items()))))
     if save.button("Save", type="primary", key="wf_save"):
         if errors:
             st.error("Not saved. Fix these first:")
