@@ -2,8 +2,10 @@
 
 - `md_escape`: for text placed inside Markdown (`st.markdown`, `st.caption`, titles, labels with
   Markdown): every ASCII punctuation character is backslash-escaped (CommonMark allows that for all of
-  them), so no link, image, emphasis, HTML tag, Streamlit directive (`:red[...]`, `:material/x:`) or
-  bare-URL autolink can come out of it. Line breaks become spaces: user text never starts a block.
+  them), so no link, image, emphasis, HTML tag or Streamlit directive (`:red[...]`, `:material/x:`) can
+  come out of it. Escapes do not stop GFM's bare-URL autolinks (remark-gfm finds `https://…` and `www.…`
+  in the text after escapes are resolved: checked in Chromium), so a zero-width space goes after `:` in
+  `://` and after `www`. Line breaks become spaces: user text never starts a block.
 - `csv_cell`: OWASP's rule against formula injection in CSV downloads; `csv_text` and `records_csv` build
   every CSV the product offers for download through it (contacts export, analytics data).
 - `search_text`: what a person typed into a search or filter box, made safe to send to PostgreSQL.
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import string
 from typing import Any, Iterable, Mapping, Sequence
 
 _MD_SPECIAL = {ord(ch): "\\" + ch for ch in string.punctuation}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ZERO_WIDTH_SPACE = "\u200b"
+_AUTOLINK_START = re.compile(r"(:|www)(//|\.)", re.IGNORECASE)  # what GFM autolink literals start from
 
 
 def md_escape(value: Any) -> str:
@@ -24,6 +29,7 @@ def md_escape(value: Any) -> str:
     if value is None:
         return ""
     text = str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    text = _AUTOLINK_START.sub(lambda m: m.group(1) + _ZERO_WIDTH_SPACE + m.group(2), text)
     return text.translate(_MD_SPECIAL)
 
 

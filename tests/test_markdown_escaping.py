@@ -24,6 +24,8 @@ HOSTILE_EMAIL = "[v](https://evil.example/l)**b**:red[a]@evil.example"
 # What an unescaped HOSTILE value leaves in a Markdown body (compared case-insensitively: titles capitalise).
 LIVE_MARKUP = [re.compile(p, re.I) for p in (r"\]\(https://evil", r"!\[x\]", r"\*\*b\*\*", r"(?<!\\)<img",
                                              r"(?<!\\):red\[")]
+# GFM turns a bare URL into a link after escapes are resolved: checked on the text a person would read.
+AUTOLINK = re.compile(r"(https?://|www\.)evil", re.I)
 # Elements whose text is shown as is (tables, JSON, code): hostile text there is data, not markup.
 LITERAL_TYPES = {"json", "code", "arrow_data_frame", "dataframe", "text", "plotly_chart", "graphviz_chart",
                  "arrow_table", "data_editor", "selectbox", "multiselect", "text_input", "text_area"}
@@ -129,7 +131,7 @@ def live_markup(at: AppTest) -> list[str]:
         if proto is None or kind in LITERAL_TYPES:
             continue
         for text in _strings(MessageToDict(proto)):
-            if any(p.search(text) for p in LIVE_MARKUP):
+            if any(p.search(text) for p in LIVE_MARKUP) or AUTOLINK.search(re.sub(r"\\(.)", r"\1", text)):
                 found.append(f"{kind}: {text[:160]}")
     return found
 

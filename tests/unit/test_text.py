@@ -13,6 +13,10 @@ def test_markdown_escape_neutralises_links_images_html_and_directives():
     for fragment in ("[Verify]", "](", "![", "**", ":red[", "https://"):
         assert fragment not in escaped
     assert re.search(r"(?<!\\)<", escaped) is None  # "\<img" is a literal "<img" in Markdown, not a tag
+    resolved = re.sub(r"\\(.)", r"\1", escaped)  # the text once Markdown has resolved the escapes
+    assert "https://" not in resolved  # no GFM autolink
+    assert "www.evil" not in re.sub(r"\\(.)", r"\1", md_escape("www.evil.example"))
+    assert resolved.replace("\u200b", "") == hostile  # reads as typed
     assert md_escape(None) == ""
     assert md_escape("line one\nline two") == "line one line two"
     assert md_escape("Ann Lee") == "Ann Lee"
