@@ -16,7 +16,7 @@ from .access import Actor, require_role
 from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import (ActivityLog, Contact, FormstackSubmission, Note, Task, WorkflowDefinition, WorkflowExecution)
-from .text import csv_text, search_text
+from .text import contains_nul, csv_text, search_text
 
 EDITABLE = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state", "zip")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -69,7 +69,7 @@ def clean_contact(values: dict[str, Any], row_label: str = "") -> dict[str, Any]
     """Normalised editable fields, or InvalidInput naming every problem (and the row, for imports)."""
     prefix = f"{row_label}: " if row_label else ""
     clean = {k: (str(values.get(k) or "").strip() or None) for k in EDITABLE}
-    problems = []
+    problems = [f"{k.replace('_', ' ')} contains a NUL character" for k, v in clean.items() if contains_nul(v)]
     if not clean["first_name"]:
         problems.append("first name is required")
     if not clean["last_name"]:
@@ -84,9 +84,13 @@ def clean_contact(values: dict[str, Any], row_label: str = "") -> dict[str, Any]
     if isinstance(tags, str):
         tags = [t for t in re.split(r"[;,]", tags)]
     clean["tags"] = sorted({t.strip().lower() for t in tags if t and t.strip()})
+    if contains_nul(clean["tags"]):
+        problems.append("a tag contains a NUL character")
     metadata = values.get("metadata") or {}
     if not isinstance(metadata, dict):
         problems.append("metadata must be key/value pairs")
+    elif contains_nul(metadata):
+        problems.append("metadata contains a NUL character")
     clean["metadata"] = metadata if isinstance(metadata, dict) else {}
     if problems:
         raise InvalidInput(prefix + "; ".join(problems))

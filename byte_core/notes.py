@@ -23,6 +23,8 @@ def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID,
     content = (content or "").strip()
     if not content:
         raise InvalidInput("a note cannot be empty")
+    if "\x00" in content:  # PostgreSQL text cannot hold it: refused with a message, not a DataError
+        raise InvalidInput("a note cannot contain a NUL character")
     if actor.user_id is None:
         raise PermissionDenied("notes are written by people: sign in as a user")
     try:

@@ -59,3 +59,14 @@ def search_text(value: str | None) -> str:
     """Search or filter text without NUL characters (PostgreSQL text cannot hold them: a query would fail),
     and trimmed. Every search box and text filter passes through here."""
     return (value or "").replace("\x00", "").strip()
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in a string, or in the keys and values of a dict or list."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(contains_nul(v) for v in value)
+    return False

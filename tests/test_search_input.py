@@ -38,3 +38,21 @@ def test_contacts_export_neutralises_formulas(database, actor):
     cells = [cell for row in rows[1:] for cell in row]
     assert len(rows) == 2 and "'=HYPERLINK(\"https://evil.example\",\"Click\")" in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_nul_in_contact_fields_and_notes_is_refused_with_a_message(database, actor):
+    import pytest
+
+    from byte_core.access import Actor
+    from byte_core.errors import InvalidInput
+    from byte_core.notes import add_note
+    from byte_core.users import add_user
+
+    for values in ({"first_name": "A\x00", "last_name": "B"}, {"first_name": "A", "last_name": "B", "tags": "x\x00"},
+                   {"first_name": "A", "last_name": "B", "metadata": {"k": "v\x00"}}):
+        with pytest.raises(InvalidInput, match="NUL character"):
+            save_contact(database, actor, values)
+    contact = save_contact(database, actor, {"first_name": "A", "last_name": "B"})
+    writer = add_user(database, actor, "nul-writer@example.com", ["reviewer"], password=None)
+    with pytest.raises(InvalidInput, match="NUL character"):
+        add_note(database, Actor(actor.org_id, writer.id, frozenset({"reviewer"})), "contact", contact.id, "a\x00b")
