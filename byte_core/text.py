@@ -9,6 +9,9 @@
 - `csv_cell`: OWASP's rule against formula injection in CSV downloads; `csv_text` and `records_csv` build
   every CSV the product offers for download through it (contacts export, analytics data).
 - `search_text`: what a person typed into a search or filter box, made safe to send to PostgreSQL.
+- `chart_rows`: rows for a Plotly chart. Plotly draws a subset of HTML in every text it shows, data-driven
+  tick labels and legend entries included (`<a href>` becomes a live link, `<b>` bold: checked in
+  Chromium), so text values are HTML-escaped; Plotly shows `&lt;` as `<`.
 """
 from __future__ import annotations
 
@@ -70,3 +73,15 @@ def contains_nul(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(contains_nul(v) for v in value)
     return False
+
+
+def chart_text(value: Any) -> Any:
+    """A value for a Plotly label: text HTML-escaped (& < >), anything else unchanged."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def chart_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Chart data with every text value through `chart_text` (downloads keep the raw rows)."""
+    return [{key: chart_text(value) for key, value in row.items()} for row in rows]

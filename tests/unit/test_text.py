@@ -55,3 +55,11 @@ def test_pages_build_no_csv_of_their_own():
     offenders = [p.name for p in [*pages.glob("*.py"), pages.parent / "app.py"]
                  if ".to_csv(" in p.read_text() or "import csv" in p.read_text()]
     assert not offenders
+
+
+def test_chart_rows_escape_html_in_text_values_only():
+    from byte_core.text import chart_rows
+
+    rows = chart_rows([{"workflow": '<a href="https://evil.example">x</a> & <b>y</b>', "count": 3}])
+    assert rows == [{"workflow": '&lt;a href="https://evil.example"&gt;x&lt;/a&gt; &amp; &lt;b&gt;y&lt;/b&gt;',
+                     "count": 3}]
