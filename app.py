@@ -90,12 +90,13 @@ def _sign_out(authenticator, message: str | None = None) -> None:
 
 def _login_form(database, authenticator) -> None:
     from byte_core.auth.login import authenticate
+    from byte_core.text import md_escape
 
     st.title("BYTE Dashboard")
     if message := st.session_state.pop("signed_out_message", None):
         st.warning(message)
     if refused := st.session_state.get("identity_refused"):
-        st.error(refused)
+        st.error(md_escape(refused))
         if st.button("Sign out of single sign-on", key="sso_logout"):
             st.session_state.pop("identity_refused", None)
             st.logout()
@@ -107,7 +108,7 @@ def _login_form(database, authenticator) -> None:
     if submitted:
         result = authenticate(database, email, password, ip=_client_ip(), user_agent=_user_agent())
         if not result.ok:
-            st.error(result.message)
+            st.error(result.message)  # fixed sentences: no user text in them
             return
         # The cookie is written on the next run: a component rendered just before st.rerun() may never
         # reach the browser, and then a reload would ask for the password again.
@@ -135,10 +136,11 @@ def _user_agent() -> str | None:
 
 def _sidebar(actor) -> None:
     from byte_core.access import ROLE_LABELS
+    from byte_core.text import md_escape
 
     with st.sidebar:
-        st.markdown(f"**{actor.email}**")
-        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {actor.org_id}")
+        st.markdown(f"**{md_escape(actor.email)}**")
+        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {md_escape(actor.org_id)}")
         # Handled at the top of the next run (see main), so the cookie's deletion renders in a run that
         # completes: a component followed by st.rerun() may never reach the browser.
         st.button("Sign out", icon=":material/logout:", width="stretch",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import ActivityLog, User
+from .text import search_text
 
 _SOFT_KEYS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
 
@@ -57,8 +58,9 @@ class ActivityFilter:
 
 def _conditions(filters: ActivityFilter) -> list:
     where = []
-    for column, value in ((ActivityLog.entity_type, filters.entity_type), (ActivityLog.entity_id, filters.entity_id),
-                          (ActivityLog.user_id, filters.user_id), (ActivityLog.action, filters.action)):
+    typed = {name: search_text(getattr(filters, name)) for name in ("entity_type", "user_id", "action")}
+    for column, value in ((ActivityLog.entity_type, typed["entity_type"]), (ActivityLog.entity_id, filters.entity_id),
+                          (ActivityLog.user_id, typed["user_id"]), (ActivityLog.action, typed["action"])):
         if value:
             where.append(column == value)
     # Compared as timestamptz: against a DATE the planner gives up the (org_id, created_at) index.

@@ -16,6 +16,7 @@ from .access import Actor, require_role
 from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import (ActivityLog, Contact, FormstackSubmission, Note, Task, WorkflowDefinition, WorkflowExecution)
+from .text import contains_nul, csv_text, search_text
 
 EDITABLE = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state", "zip")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,7 +33,7 @@ class ContactPage:
 def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | None = None, offset: int = 0,
                     limit: int = 25) -> ContactPage:
     where = []
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text.lower()}%"
         digits = re.sub(r"\D", "", text)
@@ -41,6 +42,7 @@ def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | No
         if len(digits) >= 3:
             conditions.append(func.regexp_replace(Contact.phone, r"\D", "", "g").like(f"%{digits}%"))
         where.append(or_(*conditions))
+    tag = search_text(tag)
     if tag:
         where.append(Contact.tags.contains([tag]))
     with db.session(actor.org_id) as session:
@@ -67,7 +69,7 @@ def clean_contact(values: dict[str, Any], row_label: str = "") -> dict[str, Any]
     """Normalised editable fields, or InvalidInput naming every problem (and the row, for imports)."""
     prefix = f"{row_label}: " if row_label else ""
     clean = {k: (str(values.get(k) or "").strip() or None) for k in EDITABLE}
-    problems = []
+    problems = [f"{k.replace('_', ' ')} contains a NUL character" for k, v in clean.items() if contains_nul(v)]
     if not clean["first_name"]:
         problems.append("first name is required")
     if not clean["last_name"]:
@@ -82,9 +84,13 @@ def clean_contact(values: dict[str, Any], row_label: str = "") -> dict[str, Any]
     if isinstance(tags, str):
         tags = [t for t in re.split(r"[;,]", tags)]
     clean["tags"] = sorted({t.strip().lower() for t in tags if t and t.strip()})
+    if contains_nul(clean["tags"]):
+        problems.append("a tag contains a NUL character")
     metadata = values.get("metadata") or {}
     if not isinstance(metadata, dict):
         problems.append("metadata must be key/value pairs")
+    elif contains_nul(metadata):
+        problems.append("metadata contains a NUL character")
     clean["metadata"] = metadata if isinstance(metadata, dict) else {}
     if problems:
         raise InvalidInput(prefix + "; ".join(problems))
@@ -209,18 +215,20 @@ def import_contacts(db: Database, actor: Actor, rows: list[dict[str, Any]], *, b
 
 
 def export_csv(db: Database, actor: Actor, text: str = "", tag: str | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", *CSV_COLUMNS, "created_at"])
+    """The contacts matching a search as CSV; cells that a spreadsheet would run as formulas are neutralised."""
+    return csv_text(["id", *CSV_COLUMNS, "created_at"], _export_rows(db, actor, text, tag))
+
+
+def _export_rows(db: Database, actor: Actor, text: str, tag: str | None) -> Iterable[list[Any]]:
     offset = 0
     while True:
         page = search_contacts(db, actor, text, tag=tag, offset=offset, limit=5000)
         for c in page.rows:
-            writer.writerow([c.id, *(getattr(c, k) or "" for k in EDITABLE), ";".join(c.tags or []),
-                             c.created_at.isoformat() if c.created_at else ""])
+            yield [c.id, *(getattr(c, k) or "" for k in EDITABLE), ";".join(c.tags or []),
+                   c.created_at.isoformat() if c.created_at else ""]
         offset += len(page.rows)
         if not page.rows or offset >= page.total:
-            return out.getvalue()
+            return
 
 
 # --- timeline ----------------------------------------------------------------------------------------------------

@@ -147,8 +147,8 @@ def check_reachable(database: Database) -> None:
         raise DatabaseUnavailable(
             f"cannot reach PostgreSQL at {where}: {reason}. Check DATABASE_URL, or unset it to use the embedded server"
         ) from None
-    if int(version) < 140000:
-        raise DatabaseUnavailable(f"PostgreSQL {int(version) // 10000} is too old: BYTE needs 14 or newer")
+    if int(version) < 150000:  # 15: ON DELETE SET NULL (column) keeps org_id in composite keys (migration 0008)
+        raise DatabaseUnavailable(f"PostgreSQL {int(version) // 10000} is too old: BYTE needs 15 or newer")
 
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

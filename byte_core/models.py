@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
+    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, Text,
+    UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,6 +27,17 @@ def _id() -> Mapped[uuid.UUID]:
 
 def _org() -> Mapped[str]:
     return mapped_column(Text, ForeignKey("organizations.id"), nullable=False)
+
+
+# Tenancy in the keys (migration 0008): a reference between org-scoped tables is (org_id, x_id) -> (org_id, id),
+# so a row can never point into another organization; every referenced table has UNIQUE (org_id, id).
+def _org_key(table: str) -> UniqueConstraint:
+    return UniqueConstraint("org_id", "id", name=f"uq_{table}_org_id_id")
+
+
+def _org_fk(table: str, column: str, target: str, ondelete: str | None = None) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["org_id", column], [f"{target}.org_id", f"{target}.id"],
+                                name=f"fk_{table}_{column}_org", ondelete=ondelete)
 
 
 class Organization(Base):
@@ -48,6 +60,7 @@ class User(Base):
         Index("idx_users_org", "org_id"),
         Index("idx_users_roles", "roles", postgresql_using="gin"),
         Index("uq_users_email", func.lower(text("email")), unique=True),
+        _org_key("users"),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -96,6 +109,7 @@ class Contact(Base):
         Index("idx_contacts_org", "org_id"),
         Index("idx_contacts_email", "email"),
         Index("idx_contacts_name", "last_name", "first_name"),
+        _org_key("contacts"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -126,6 +140,7 @@ class WorkflowDefinition(Base):
         UniqueConstraint("org_id", "name", name="workflow_definitions_org_name"),
         Index("idx_workflow_definitions_org", "org_id"),
         Index("idx_workflow_definitions_active", "org_id", "is_active"),
+        _org_key("workflow_definitions"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -143,17 +158,21 @@ class WorkflowDefinition(Base):
 
 class WorkflowDefinitionVersion(Base):
     __tablename__ = "workflow_definition_versions"
-    __table_args__ = (UniqueConstraint("workflow_definition_id", "version", name="workflow_definition_versions_unique"),)
+    __table_args__ = (
+        UniqueConstraint("workflow_definition_id", "version", name="workflow_definition_versions_unique"),
+        _org_fk("workflow_definition_versions", "workflow_definition_id", "workflow_definitions", "CASCADE"),
+        _org_fk("workflow_definition_versions", "created_by", "users"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
     workflow_definition_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_definitions.id", ondelete="CASCADE"), nullable=False)
+        UUID(as_uuid=True), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     phases: Mapped[Any] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     steps: Mapped[Any] = mapped_column(JSONB, nullable=False)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"))
-    created_by: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    created_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
 
 
@@ -177,13 +196,16 @@ class WorkflowExecution(Base):
               "current_step_id", postgresql_where=text("status IN ('running', 'paused')")),
         Index("idx_workflow_executions_due", "next_run_at",
               postgresql_where=text("status = 'running' AND next_run_at IS NOT NULL")),
+        _org_key("workflow_executions"),
+        _org_fk("workflow_executions", "workflow_definition_id", "workflow_definitions"),
+        _org_fk("workflow_executions", "contact_id", "contacts"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
     workflow_definition_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_definitions.id"), nullable=False)
-    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id"), nullable=False)
+        UUID(as_uuid=True), nullable=False)
+    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     current_step_id: Mapped[str | None] = mapped_column(Text)
     current_phase_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'running'"), default="running")
@@ -215,12 +237,14 @@ class StepVisit(Base):
                         name="workflow_execution_steps_status"),
         Index("idx_execution_steps_execution", "workflow_execution_id", "seq"),
         Index("idx_execution_steps_org_step", "org_id", "step_id", "entered_at"),
+        _org_key("workflow_execution_steps"),
+        _org_fk("workflow_execution_steps", "workflow_execution_id", "workflow_executions", "CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
     workflow_execution_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id", ondelete="CASCADE"), nullable=False)
+        UUID(as_uuid=True), nullable=False)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     step_id: Mapped[str] = mapped_column(Text, nullable=False)
     phase_id: Mapped[str | None] = mapped_column(Text)
@@ -257,14 +281,20 @@ class Task(Base):
         Index("idx_tasks_decisions", "org_id", "created_at",
               postgresql_include=["workflow_execution_id", "created_by_step_id", "outcome"],
               postgresql_where=text("task_type = 'approval' AND status = 'done'")),
+        _org_key("tasks"),
+        _org_fk("tasks", "workflow_execution_id", "workflow_executions"),
+        _org_fk("tasks", "contact_id", "contacts"),
+        _org_fk("tasks", "assigned_to", "users"),
+        _org_fk("tasks", "step_visit_id", "workflow_execution_steps", "SET NULL (step_visit_id)"),
+        _org_fk("tasks", "completed_by", "users"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
     workflow_execution_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id"))
-    assigned_to: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+        UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    assigned_to: Mapped[str | None] = mapped_column(Text)
     assigned_role: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
@@ -281,9 +311,8 @@ class Task(Base):
                                                              default=dict)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
     updated_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
-    step_visit_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_execution_steps.id", ondelete="SET NULL"))
-    completed_by: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    step_visit_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    completed_by: Mapped[str | None] = mapped_column(Text)
     # Optimistic concurrency: every change adds one; a command carries the version the person saw.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"), default=1)
     closed_reason: Mapped[str | None] = mapped_column(Text)
@@ -297,11 +326,12 @@ class SavedTaskView(Base):
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="saved_task_views_name_check"),
         UniqueConstraint("org_id", "user_id", "name", name="saved_task_views_name"),
+        _org_fk("saved_task_views", "user_id", "users", "CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
-    user_id: Mapped[str] = mapped_column(Text, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     queue: Mapped[str] = mapped_column(Text, nullable=False)
     search: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"), default="")
@@ -315,19 +345,23 @@ class WorkflowMigration(Base):
     """Running executions moved from one version of a definition to another: one revertible operation."""
 
     __tablename__ = "workflow_migrations"
-    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'reverted')", name="workflow_migrations_status_check"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'reverted')", name="workflow_migrations_status_check"),
+        UniqueConstraint("org_id", "id", name="uq_workflow_migrations_org_id_id"),
+        _org_fk("workflow_migrations", "workflow_definition_id", "workflow_definitions"),
+        _org_fk("workflow_migrations", "created_by", "users"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
-    workflow_definition_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_definitions.id"), nullable=False)
+    workflow_definition_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     from_version: Mapped[int] = mapped_column(Integer, nullable=False)
     to_version: Mapped[int] = mapped_column(Integer, nullable=False)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"), default=dict)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'running'"), default="running")
     migrated: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
     failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
-    created_by: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    created_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
     finished_at: Mapped[datetime | None] = mapped_column(TZ)
 
@@ -340,14 +374,14 @@ class WorkflowMigrationItem(Base):
         CheckConstraint("status IN ('migrated', 'failed', 'reverted', 'kept')",
                         name="workflow_migration_items_status_check"),
         Index("idx_migration_items_migration", "migration_id"),
+        _org_fk("workflow_migration_items", "migration_id", "workflow_migrations", "CASCADE"),
+        _org_fk("workflow_migration_items", "workflow_execution_id", "workflow_executions", "CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
-    migration_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_migrations.id", ondelete="CASCADE"), nullable=False)
-    workflow_execution_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id", ondelete="CASCADE"), nullable=False)
+    migration_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    workflow_execution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     mode: Mapped[str | None] = mapped_column(Text)
     from_step_id: Mapped[str | None] = mapped_column(Text)
@@ -369,6 +403,10 @@ class Note(Base):
               postgresql_where=text("workflow_execution_id IS NOT NULL")),
         Index("idx_notes_contact", "contact_id", postgresql_where=text("contact_id IS NOT NULL")),
         Index("idx_notes_task", "task_id", postgresql_where=text("task_id IS NOT NULL")),
+        _org_fk("notes", "workflow_execution_id", "workflow_executions", "CASCADE"),
+        _org_fk("notes", "contact_id", "contacts", "CASCADE"),
+        _org_fk("notes", "task_id", "tasks", "CASCADE"),
+        _org_fk("notes", "user_id", "users"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -376,10 +414,10 @@ class Note(Base):
     entity_type: Mapped[str] = mapped_column(Text, nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     workflow_execution_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id", ondelete="CASCADE"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"))
-    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("tasks.id", ondelete="CASCADE"))
-    user_id: Mapped[str] = mapped_column(Text, ForeignKey("users.id"), nullable=False)
+        UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     is_internal: Mapped[bool | None] = mapped_column(Boolean, server_default=text("true"), default=True)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
@@ -397,17 +435,21 @@ class ActivityLog(Base):
               postgresql_where=text("workflow_execution_id IS NOT NULL")),
         Index("idx_activity_contact", "contact_id", postgresql_where=text("contact_id IS NOT NULL")),
         Index("idx_activity_task", "task_id", postgresql_where=text("task_id IS NOT NULL")),
+        _org_fk("activity_log", "user_id", "users"),
+        _org_fk("activity_log", "workflow_execution_id", "workflow_executions", "CASCADE"),
+        _org_fk("activity_log", "contact_id", "contacts", "CASCADE"),
+        _org_fk("activity_log", "task_id", "tasks", "CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = _org()
-    user_id: Mapped[str | None] = mapped_column(Text, ForeignKey("users.id"))
+    user_id: Mapped[str | None] = mapped_column(Text)
     entity_type: Mapped[str] = mapped_column(Text, nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     workflow_execution_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id", ondelete="CASCADE"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"))
-    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("tasks.id", ondelete="CASCADE"))
+        UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     action: Mapped[str] = mapped_column(Text, nullable=False)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB, server_default=text("'{}'"), default=dict)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
@@ -415,13 +457,14 @@ class ActivityLog(Base):
 
 class FormstackConfig(Base):
     __tablename__ = "formstack_config"
+    __table_args__ = (_org_fk("formstack_config", "default_workflow_definition_id", "workflow_definitions"),)
 
     id: Mapped[uuid.UUID] = _id()
     org_id: Mapped[str] = mapped_column(Text, ForeignKey("organizations.id"), nullable=False, unique=True)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     field_mappings: Mapped[dict[str, Any] | None] = mapped_column(JSONB, server_default=text("'{}'"), default=dict)
     default_workflow_definition_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_definitions.id"))
+        UUID(as_uuid=True))
     is_active: Mapped[bool | None] = mapped_column(Boolean, server_default=text("true"), default=True)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
     updated_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
@@ -432,6 +475,8 @@ class FormstackConfig(Base):
     form_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"),
                                                           default=dict)
     sample_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Deliveries without any secret are accepted only when an admin chose so (`--allow-unsigned`).
+    allow_unsigned: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"), default=False)
 
 
 class FormstackSubmission(Base):
@@ -441,6 +486,8 @@ class FormstackSubmission(Base):
         Index("idx_formstack_org", "org_id"),
         Index("idx_formstack_processed", "processed", postgresql_where=text("NOT processed")),
         Index("idx_formstack_pending", "org_id", "created_at", postgresql_where=text("NOT processed AND error IS NULL")),
+        _org_fk("formstack_submissions", "workflow_execution_id", "workflow_executions"),
+        _org_fk("formstack_submissions", "contact_id", "contacts"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -450,13 +497,13 @@ class FormstackSubmission(Base):
     raw_payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     processed: Mapped[bool | None] = mapped_column(Boolean, server_default=text("false"), default=False)
     workflow_execution_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_executions.id"))
+        UUID(as_uuid=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(TZ, server_default=NOW)
     duplicate_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
     last_received_at: Mapped[datetime | None] = mapped_column(TZ)
     processed_at: Mapped[datetime | None] = mapped_column(TZ)
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("contacts.id"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     mapped: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 

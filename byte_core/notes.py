@@ -9,10 +9,11 @@ from sqlalchemy import select
 from . import activity
 from .access import Actor
 from .db import Database
-from .errors import InvalidInput, PermissionDenied
-from .models import Note
+from .errors import InvalidInput, NotFound, PermissionDenied
+from .models import Contact, Note, Task, WorkflowExecution
 
 PARENTS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
+PARENT_MODELS = {"workflow_execution": WorkflowExecution, "contact": Contact, "task": Task}
 
 
 def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID, content: str, *,
@@ -22,9 +23,19 @@ def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID,
     content = (content or "").strip()
     if not content:
         raise InvalidInput("a note cannot be empty")
+    if "\x00" in content:  # PostgreSQL text cannot hold it: refused with a message, not a DataError
+        raise InvalidInput("a note cannot contain a NUL character")
     if actor.user_id is None:
         raise PermissionDenied("notes are written by people: sign in as a user")
+    try:
+        entity_id = uuid.UUID(str(entity_id))
+    except ValueError:
+        raise InvalidInput(f"{entity_id!r} is not an id") from None
     with db.session(actor.org_id, user_id=actor.user_id) as session:
+        # Checked under RLS first: another organization's id and an id that exists nowhere get the same
+        # answer (the composite foreign key would refuse both, but its error would tell them apart).
+        if session.get(PARENT_MODELS[entity_type], entity_id) is None:
+            raise NotFound(f"no {entity_type.replace('_', ' ')} with that id in this organization")
         note = Note(id=uuid.uuid4(), org_id=actor.org_id, entity_type=entity_type, entity_id=entity_id,
                     user_id=actor.user_id, content=content, is_internal=is_internal, **{PARENTS[entity_type]: entity_id})
         if now is not None:

@@ -13,6 +13,7 @@ from .access import Actor
 from .db import Database
 from .errors import InvalidInput, NotFound
 from .models import Contact, Task, User, WorkflowDefinition, WorkflowExecution
+from .text import search_text
 
 from .workflow.lifecycle import TASK_OPEN as OPEN
 MINE = "mine"
@@ -105,8 +106,9 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     where = _queue_conditions(actor, queue, include_claimed, include_snoozed,
                               today or datetime.now(timezone.utc).date())
-    if search.strip():
-        like = f"%{search.strip().lower()}%"
+    search = search_text(search)
+    if search:
+        like = f"%{search.lower()}%"
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
             select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
     with db.session(actor.org_id) as session:

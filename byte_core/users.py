@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import activity
@@ -53,14 +54,22 @@ def add_user(db: Database, actor: Actor, email: str, roles: str | list[str], *, 
     email = normalise_email(email)
     role_list = parse_roles(roles)
     password_hash = hash_password(password, rounds=password_rounds) if password else None
-    with db.session(actor.org_id, user_id=actor.user_id, login_email=email) as session:
+    # Emails are unique across organizations (sign-in finds the user by email alone). The check reads only
+    # this organization; an address taken elsewhere is refused by the unique index, with the same message,
+    # so the answer never says which organization holds it.
+    taken = Conflict(f"{email} is already registered: choose another address")
+    with db.session(actor.org_id, user_id=actor.user_id) as session:
         if session.scalar(select(User.id).where(func.lower(User.email) == email)):
-            raise Conflict(f"a user with email {email} already exists")
+            raise taken
         user = User(id="user_" + uuid.uuid4().hex[:20], org_id=actor.org_id, email=email, first_name=first_name,
                     last_name=last_name, roles=role_list, role=role_list[0], password_hash=password_hash,
                     password_changed_at=datetime.now(timezone.utc) if password_hash else None)
         session.add(user)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise taken from None
         _audit(session, actor, user, "user_created", {"roles": role_list})
     return user
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from byte_core.access import Actor
 from byte_core.errors import ByteError
+from byte_core.text import md_escape
 
 log = logging.getLogger("byte.ui")
 
@@ -32,8 +33,8 @@ def current_actor() -> Actor:
 
 
 def show_error(exc: Exception) -> None:
-    if isinstance(exc, ByteError):
-        st.error(str(exc), icon=":material/error:")
+    if isinstance(exc, ByteError):  # messages quote what people typed: shown as text, never as Markdown
+        st.error(md_escape(str(exc)), icon=":material/error:")
     else:
         log.exception("page error", exc_info=exc)
         st.error("Something went wrong; the error was logged. Try again, or tell an admin.", icon=":material/error:")
@@ -87,9 +88,10 @@ def due_label(due: date | None, today: date | None = None) -> str:
 
 
 def show_flash(key: str) -> None:
-    """The success message an action left for the run after its `st.rerun()`, shown once."""
+    """The success message an action left for the run after its `st.rerun()`, shown once. Flash messages
+    name what was changed (a contact, a task title): always escaped."""
     if message := st.session_state.pop(key, None):
-        st.success(message, icon=":material/check_circle:")
+        st.success(md_escape(message), icon=":material/check_circle:")
 
 
 def execution_link(execution_id, label: str = "Open the execution") -> None:

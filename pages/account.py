@@ -5,12 +5,13 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS
 from byte_core.auth.login import change_password
+from byte_core.text import md_escape
 from pages._ui import current_actor, db, guarded, show_flash
 
 actor = current_actor()
 database = db()
 st.title("My account")
-st.markdown(f"**{actor.email}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
+st.markdown(f"**{md_escape(actor.email)}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
 
 show_flash("account_flash")
 st.subheader("Change password")

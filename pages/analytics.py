@@ -9,6 +9,7 @@ import streamlit as st
 from byte_core import analytics
 from byte_core.access import Actor
 from byte_core.analytics import AnalyticsFilter
+from byte_core.text import chart_rows, records_csv
 from byte_core.workflow.definitions import definition_names
 from pages._ui import current_actor, db, empty_state, guarded
 
@@ -51,7 +52,7 @@ def figures(org_id: str, user_id: str | None, roles: tuple[str, ...], email: str
     who = Actor(org_id, user_id, frozenset(roles), email)
     chosen = uuid.UUID(definition_id) if definition_id else None
     charts = analytics.all_charts(database, who, AnalyticsFilter(start, end, chosen))
-    return {name: (rows, DRAW[name](pd.DataFrame(rows)) if rows else None) for name, rows in charts.items()}
+    return {name: (rows, DRAW[name](pd.DataFrame(chart_rows(rows))) if rows else None) for name, rows in charts.items()}
 
 
 def chart(title: str, key: str, name: str, empty: str) -> None:
@@ -61,9 +62,8 @@ def chart(title: str, key: str, name: str, empty: str) -> None:
     if not rows:
         empty_state(empty)
         return
-    frame = pd.DataFrame(rows)
     st.plotly_chart(drawn, width="stretch", key=f"chart_{key}")
-    st.download_button("Download data (CSV)", frame.to_csv(index=False), file_name=f"{key}.csv", mime="text/csv",
+    st.download_button("Download data (CSV)", records_csv(rows), file_name=f"{key}.csv", mime="text/csv",
                        key=f"csv_{key}", icon=":material/download:")
 
 

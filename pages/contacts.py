@@ -6,6 +6,7 @@ import streamlit as st
 
 from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact, import_contacts, metadata_text,
                                 parse_metadata, preview_csv, save_contact, search_contacts, timeline)
+from byte_core.text import md_escape
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.commands import start_execution
 from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
@@ -53,10 +54,10 @@ def contact_detail(contact_id: uuid.UUID) -> None:
     if st.button("← All contacts", key="back_to_list"):
         st.query_params.pop("contact", None)
         st.rerun()
-    st.title(contact.full_name)
-    st.caption(" · ".join(x for x in (contact.email, contact.phone, contact.city, contact.state) if x))
-    if contact.tags:
-        st.markdown(" ".join(f"`{t}`" for t in contact.tags))
+    st.title(md_escape(contact.full_name))
+    st.caption(" · ".join(md_escape(x) for x in (contact.email, contact.phone, contact.city, contact.state) if x))
+    if contact.tags:  # escaped text, not code spans: a backtick in a tag would end the span
+        st.markdown("Tags: " + " · ".join(md_escape(t) for t in contact.tags))
     timeline_tab, runs_tab, edit_tab = st.tabs(["Timeline", "Workflows", "Edit"])
     with timeline_tab:
         events = timeline(database, actor, contact.id)
@@ -70,7 +71,7 @@ def contact_detail(contact_id: uuid.UUID) -> None:
         if runs:
             st.dataframe(pd.DataFrame(runs).drop(columns=["id"]), hide_index=True, width="stretch")
             for run in runs[:10]:
-                st.page_link("pages/executions.py", label=f"Open {run['workflow']} ({run['status']})",
+                st.page_link("pages/executions.py", label=f"Open {md_escape(run['workflow'])} ({run['status']})",
                              query_params={"execution": str(run["id"])})
         else:
             empty_state("No workflows yet for this contact.")
@@ -81,7 +82,7 @@ def contact_detail(contact_id: uuid.UUID) -> None:
                 if st.form_submit_button("Start workflow", type="primary"):
                     with guarded():
                         execution = start_execution(database, actor, name, str(contact.id), source="manual")
-                        st.success(f"Started {name}: execution {execution.id}.")
+                        st.success(f"Started {md_escape(name)}: execution {execution.id}.")
         else:
             empty_state("No active workflow definitions: an admin can add one on the Workflows page.")
     with edit_tab:
@@ -131,7 +132,7 @@ def csv_import() -> None:
         preview = preview_csv(upload.getvalue(), database, actor)
         st.write(f"**{len(preview.valid)}** rows ready, **{len(preview.errors)}** with errors.")
         if preview.unknown_columns:
-            st.warning(f"Ignored columns: {', '.join(preview.unknown_columns)}")
+            st.warning(f"Ignored columns: {md_escape(', '.join(preview.unknown_columns))}")
         if preview.errors:
             st.dataframe(pd.DataFrame(preview.errors, columns=["line", "problem"]), hide_index=True, width="stretch")
         if preview.valid:

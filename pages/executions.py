@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from byte_core.notes import add_note
+from byte_core.text import md_escape
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.inspect import (COUNT_CAP, ExecutionFilter, count_executions, get_execution,
                                         list_executions, phases_of)
@@ -40,16 +41,16 @@ def detail(execution_id: str) -> None:
         st.query_params.pop("execution", None)
         st.rerun()
     contact = view.contact.full_name if view.contact else "unknown contact"
-    st.title(f"{view.workflow_name} · {contact}")
+    st.title(f"{md_escape(view.workflow_name)} · {md_escape(contact)}")
     show_flash("exec_flash")
     done, count = view.phase_progress
     phase_names = {p.id: p.name for p in view.definition.phases}
     st.progress(done / count if count else 0.0,
                 text=f"{execution.status} · phase {done} of {count}: "
-                     f"{phase_names.get(execution.current_phase_id, execution.current_phase_id or '-')}")
-    st.info(view.explanation.text, icon=":material/schedule:")
+                     f"{md_escape(phase_names.get(execution.current_phase_id, execution.current_phase_id or '-'))}")
+    st.info(md_escape(view.explanation.text), icon=":material/schedule:")
     if execution.status_reason and execution.status in ("paused", "cancelled"):
-        st.caption(f"Reason: {execution.status_reason}")
+        st.caption(f"Reason: {md_escape(execution.status_reason)}")
     actions = ACTIONS.get(execution.status, [])
     if actions and actor.has_any("admin", "manager"):
         buttons = st.columns(len(actions) + 3)
@@ -78,8 +79,9 @@ def detail(execution_id: str) -> None:
         st.json(execution.variables or {}, expanded=2)
     with notes:
         for note in view.notes:
-            st.markdown(f"**{view.users.get(note.user_id, note.user_id)}** · {note.created_at:%Y-%m-%d %H:%M}\n\n"
-                        f"{note.content}")
+            lines = "  \n".join(md_escape(line) for line in note.content.splitlines())  # kept, escaped line by line
+            st.markdown(f"**{md_escape(view.users.get(note.user_id, note.user_id))}** · "
+                        f"{note.created_at:%Y-%m-%d %H:%M}\n\n{lines}")
         if not view.notes:
             st.caption("No notes yet.")
         with st.form("exec_note", clear_on_submit=True):

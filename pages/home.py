@@ -4,11 +4,12 @@ import plotly.express as px
 import streamlit as st
 
 from byte_core.dashboard import pipeline, recent_failures, scheduler_health, work_summary
+from byte_core.text import chart_rows, md_escape
 from pages._ui import current_actor, db, empty_state
 
 actor = current_actor()
 database = db()
-st.title(f"Welcome, {actor.email.split('@')[0].title()}")
+st.title(f"Welcome, {md_escape(actor.email.split('@')[0].title())}")
 
 summary = work_summary(database, actor)
 cols = st.columns(4)
@@ -24,7 +25,7 @@ rows = pipeline(database, actor)
 if not rows:
     empty_state("No executions yet. Start one from a contact's page, or configure Formstack intake.")
 else:
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(chart_rows(rows))  # names in labels: Plotly draws HTML in them
     running = frame[frame.status == "running"]
     left, right = st.columns(2)
     by_status = frame.groupby("status", as_index=False)["count"].sum()

@@ -4,9 +4,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from byte_core.intake.service import (configure, endpoint_path, get_config, list_submissions, mask, reprocess,
-                                      sample_fields)
+from byte_core.intake.service import (accepts_unsigned, configure, endpoint_path, get_config, list_submissions, mask,
+                                      reprocess, sample_fields)
 from byte_core.intake.webhook import CONTACT_TARGETS
+from byte_core.text import md_escape
 from byte_core.workflow.definitions import definition_names
 from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
 
@@ -27,11 +28,22 @@ setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"]
 
 with setup:
     if config is None:
-        empty_state("Not configured yet: set a secret and a default workflow, then map the fields.")
+        empty_state("Not configured yet: the URL answers 404 until you save a set-up. Set a secret and a default "
+                    "workflow, then map the fields.")
+    elif not config.is_active:
+        st.info("Intake is switched off: the URL answers 404 and nothing is stored.", icon=":material/pause:")
+    elif accepts_unsigned(config):
+        st.warning("Unsigned deliveries are accepted: anyone who learns the URL can create contacts and start "
+                   "workflows. Set an HMAC or handshake key, then clear “Accept unsigned deliveries”.",
+                   icon=":material/warning:")
+    elif not (config.webhook_secret or config.handshake_key):
+        st.warning("No secret is set, so every delivery is refused (401). Set an HMAC or handshake key "
+                   "(or, knowingly, accept unsigned deliveries).", icon=":material/key_off:")
     current_workflow = definitions.get(config.default_workflow_definition_id) if config else None
     with st.form("intake_setup"):
-        st.caption(f"HMAC key: {mask(config.webhook_secret if config else None)} · "
-                   f"Handshake key: {mask(config.handshake_key if config else None)}. Leave a field empty to keep it.")
+        st.caption(f"HMAC key: {md_escape(mask(config.webhook_secret if config else None))} · "
+                   f"Handshake key: {md_escape(mask(config.handshake_key if config else None))}. "
+                   "Leave a field empty to keep it.")
         hmac_key = st.text_input("New HMAC key", type="password")
         handshake = st.text_input("New handshake key", type="password")
         header = st.text_input("Signature header", config.signature_header if config else "X-FS-Signature")
@@ -40,10 +52,14 @@ with setup:
                                 index=names.index(current_workflow) if current_workflow in names else None,
                                 placeholder="Choose the workflow new applicants start")
         active = st.toggle("Accept submissions", value=bool(config.is_active) if config else True)
+        unsigned = st.checkbox("Accept unsigned deliveries when no key is set (not recommended)",
+                               value=bool(config.allow_unsigned) if config else False, key="intake_allow_unsigned",
+                               help="Without a key, anyone who learns the URL can post submissions.")
         if st.form_submit_button("Save set-up", type="primary"):
             with guarded():
                 configure(database, actor, hmac_key=hmac_key or None, handshake_key=handshake or None,
-                          signature_header=header.strip() or None, default_workflow=workflow, is_active=active)
+                          signature_header=header.strip() or None, default_workflow=workflow, is_active=active,
+                          allow_unsigned=unsigned)
                 st.session_state["intake_flash"] = "Intake set-up saved."
                 st.rerun()
 
@@ -117,8 +133,8 @@ with submissions:
         row = by_id[chosen]
         st.caption(f"received {ago(row.created_at)}" + (f" · last duplicate {ago(row.last_received_at)}"
                                                          if row.duplicate_count else ""))
-        if row.error:
-            st.error(row.error)
+        if row.error:  # it quotes the delivery's values
+            st.error(md_escape(row.error))
         raw, mapped = st.columns(2)
         raw.markdown("**Raw payload**")
         raw.json(row.raw_payload, expanded=True)

@@ -26,7 +26,7 @@ state = st.session_state
 st.title("Task inbox")
 show_flash("tq_flash")
 if problem := state.pop("tq_problem", None):
-    st.error(problem, icon=":material/error:")
+    st.error(md_escape(problem), icon=":material/error:")
 
 
 def _queue_label(queue: str, counts: dict[str, int]) -> str:
@@ -96,7 +96,7 @@ def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
 
 def _empty_message() -> str:
     if search.strip():
-        return f"No task matches “{search.strip()}” in this queue. Clear the search to see them all."
+        return f"No task matches “{md_escape(search.strip())}” in this queue. Clear the search to see them all."
     if queue == MINE:
         return "You hold no tasks. Pick a role queue above and open a task to work on it."
     return "This queue is clear: nothing is waiting here right now."
@@ -162,7 +162,8 @@ def panel(detail: TaskDetail, position: int) -> None:
     st.caption(f"{task.priority} priority · {due_label(task.due_date) or 'no due date'} · {holder}"
                + (f" · {md_escape(task.workflow)}" if task.workflow else ""))
     if task.status not in ("todo", "in_progress"):
-        st.info(f"This task is {task.status}" + (f" ({task.outcome})" if task.outcome else "") + ": nothing left to do.",
+        st.info(f"This task is {task.status}" + (f" ({md_escape(task.outcome)})" if task.outcome else "")
+                + ": nothing left to do.",
                 icon=":material/task_alt:")
         buttons = st.columns(4)
         buttons[3].button("Next task", icon=":material/skip_next:", key="tq_next", on_click=_open_next, args=(position,))
@@ -178,9 +179,9 @@ def panel(detail: TaskDetail, position: int) -> None:
                      key=f"tq_comment_{task.id}", height=80, disabled=task.frozen)
     buttons = st.columns(4)
     if task.task_type == "approval":
-        buttons[0].button(task.approve_label, type="primary", icon=":material/thumb_up:", key="tq_approve",
+        buttons[0].button(md_escape(task.approve_label), type="primary", icon=":material/thumb_up:", key="tq_approve",
                           disabled=task.frozen, on_click=decide, args=(task, "approved", position))
-        buttons[1].button(task.reject_label, icon=":material/thumb_down:", key="tq_reject", disabled=task.frozen,
+        buttons[1].button(md_escape(task.reject_label), icon=":material/thumb_down:", key="tq_reject", disabled=task.frozen,
                           on_click=decide, args=(task, "rejected", position))
     else:
         buttons[0].button("Complete", type="primary", icon=":material/done:", key="tq_complete",
@@ -216,7 +217,7 @@ def _context(detail: TaskDetail) -> None:
     st.progress(done / count if count else 0.0, text=f"{md_escape(view.workflow_name)} · phase {done} of {count}: "
                 f"{md_escape(phase_names.get(view.execution.current_phase_id, '-'))}")
     execution_link(view.execution.id)
-    st.info(view.explanation.text, icon=":material/account_tree:")
+    st.info(md_escape(view.explanation.text), icon=":material/account_tree:")
     earlier = [t for t in view.tasks if t.status == "done" and t.id != detail.row.id]
     tabs = st.tabs([f"Earlier decisions ({len(earlier)})", "History", f"Notes ({len(view.notes)})"])
     with tabs[0]:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS, ROLES
 from byte_core.auth.login import reset_password, revoke_sessions
+from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
@@ -42,7 +43,7 @@ with st.expander("Invite a user", icon=":material/person_add:"):
                 temporary = secrets.token_urlsafe(12)
                 user = add_user(database, actor, email, roles, password=temporary, first_name=first or None,
                                 last_name=last or None)
-                st.success(f"Invited {user.email}. Give them this one-time password and ask them to change it "
+                st.success(f"Invited {md_escape(user.email)}. Give them this one-time password and ask them to change it "
                            f"under My account: `{temporary}`")
 
 by_email = {u.email: u for u in users}
@@ -59,7 +60,7 @@ with st.form("roles"):
             st.rerun()
 buttons = st.columns(3)
 if user.is_active and buttons[0].button("Deactivate", key="users_deactivate", icon=":material/block:"):
-    confirm(f"Deactivate **{user.email}**? They are signed out at once and cannot sign in again until reactivated.",
+    confirm(f"Deactivate **{md_escape(user.email)}**? They are signed out at once and cannot sign in again until reactivated.",
             lambda: deactivate(database, actor, user.email), f"{user.email} deactivated.")
 if not user.is_active and buttons[0].button("Reactivate", key="users_reactivate"):
     with guarded():
@@ -67,7 +68,7 @@ if not user.is_active and buttons[0].button("Reactivate", key="users_reactivate"
         st.session_state["users_flash"] = f"{user.email} reactivated."
         st.rerun()
 if buttons[1].button("Revoke sessions", key="users_revoke", icon=":material/logout:"):
-    confirm(f"Sign **{user.email}** out everywhere?", lambda: revoke_sessions(database, actor, user.email),
+    confirm(f"Sign **{md_escape(user.email)}** out everywhere?", lambda: revoke_sessions(database, actor, user.email),
             f"Every session of {user.email} has ended.")
 with buttons[2].popover("Reset password", icon=":material/key:"):
     with st.form("reset"):

@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from byte_core.text import md_escape
 from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
 from byte_core.workflow.definition import parse_definition
 from byte_core.workflow.definitions import (definition_payload, find_definition, list_definitions, list_versions,

@@ -54,13 +54,10 @@ def test_last_admin_cannot_be_removed(database):
 
 
 def test_db_status_and_url(database):
-    from alembic.script import ScriptDirectory
-
-    from byte_core.db import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
     status = json.loads(run("db", "status", "--json").output)
-    assert status["mode"] == "embedded" and status["revision"] == head
+    from tests.test_schema import head_revision
+
+    assert status["mode"] == "embedded" and status["revision"] == head_revision(database)
     assert status["rows"]["organizations"] >= 1 and "contacts" in status["rows"]
     url = run("db", "url").output.strip()
     assert url.startswith("postgresql://byte_owner:") and "127.0.0.1" in url

@@ -31,10 +31,13 @@ def url_command(base: str, org_slug: str | None, as_json: bool) -> None:
 @click.option("--signature-header", default=None, help="Header carrying the signature (default X-FS-Signature).")
 @click.option("--map", "maps", multiple=True, help="FORMSTACK_KEY=FIELD (first_name, email, metadata.x, ...).")
 @click.option("--default-workflow", default=None, help="Workflow name started for each submission.")
+@click.option("--allow-unsigned/--require-secret", "allow_unsigned", default=None,
+              help="Accept deliveries when no HMAC or handshake key is set (anyone who knows the URL can post).")
+@click.option("--active/--inactive", "is_active", default=None, help="Switch intake on or off (off answers 404).")
 @org_option
 @json_option
-def configure_command(form_id, hmac_key, handshake_key, signature_header, maps, default_workflow, org_slug,
-                      as_json) -> None:
+def configure_command(form_id, hmac_key, handshake_key, signature_header, maps, default_workflow, allow_unsigned,
+                      is_active, org_slug, as_json) -> None:
     """Set verification secrets, field mappings and the workflow to start."""
     from ..intake.service import configure, mask
 
@@ -47,9 +50,10 @@ def configure_command(form_id, hmac_key, handshake_key, signature_header, maps, 
     db = migrated_database()
     config = configure(db, actor_for(db, org_slug), form_id=form_id, hmac_key=hmac_key, handshake_key=handshake_key,
                        signature_header=signature_header, mappings=mappings or None,
-                       default_workflow=default_workflow)
+                       default_workflow=default_workflow, allow_unsigned=allow_unsigned, is_active=is_active)
     data = {"hmac_key": mask(config.webhook_secret), "handshake_key": mask(config.handshake_key),
-            "signature_header": config.signature_header, "field_mappings": config.field_mappings,
+            "signature_header": config.signature_header, "allow_unsigned": config.allow_unsigned,
+            "active": config.is_active, "field_mappings": config.field_mappings,
             "form_settings": config.form_settings,
             "default_workflow_definition_id": config.default_workflow_definition_id}
     emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))

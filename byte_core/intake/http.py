@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,6 +16,8 @@ from .webhook import MAX_BODY_BYTES
 
 log = logging.getLogger("byte.intake")
 PATH = "/api/intake/{token}"
+# A client that trickles its body holds a connection and a buffer: the whole body must arrive within this.
+BODY_TIMEOUT_SECONDS = 10.0
 
 
 async def _read_limited(request: Request) -> bytes | None:
@@ -26,6 +29,10 @@ async def _read_limited(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refused(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "reason": reason, "message": message}, status_code=status)
 
 
 def _too_large() -> JSONResponse:
@@ -41,7 +48,10 @@ async def intake_endpoint(request: Request) -> JSONResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return _too_large()
-    body = await _read_limited(request)
+    try:
+        body = await asyncio.wait_for(_read_limited(request), BODY_TIMEOUT_SECONDS)
+    except asyncio.TimeoutError:
+        return _refused(408, "body_timeout", f"the body did not arrive within {BODY_TIMEOUT_SECONDS:g} seconds")
     if body is None:
         return _too_large()
     database = get_database()
@@ -56,6 +66,9 @@ async def intake_endpoint(request: Request) -> JSONResponse:
         org_id, delivery = checked
         # Acknowledged only once committed: the writer stores what arrived meanwhile in one transaction.
         stored = await asyncio.wrap_future(batch_writer(database).submit(org_id, delivery))
+    except DataError as exc:  # the database refuses this delivery's content: retrying can never succeed
+        log.warning("intake refused an unstorable delivery: %s", exc.orig)
+        return _refused(400, "unstorable", "the database cannot store this delivery's content; it was not kept")
     except Exception:  # noqa: BLE001 - Formstack retries on 5xx, and the server must stay up
         log.exception("intake failed")
         return JSONResponse({"ok": False, "reason": "internal_error", "message": "try again later"}, status_code=503)

@@ -20,8 +20,9 @@ from ..access import Actor, require_role
 from ..db import Database
 from ..errors import InvalidInput, NotFound
 from ..models import Contact, FormstackConfig, FormstackSubmission, Organization, WorkflowDefinition
-from ..workflow.store import utcnow, wake
+from ..orgs import org_id_by_intake_token
 from ..workflow.commands import start_execution_in
+from ..workflow.store import utcnow, wake
 from .webhook import ParsedDelivery, VerificationSettings, WebhookRejected, map_fields, receive, validate_mappings
 
 CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state",
@@ -44,7 +45,7 @@ def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_ke
               handshake_key: str | None = None, signature_header: str | None = None,
               mappings: dict[str, str] | None = None, default_workflow: str | None = None,
               is_active: bool | None = None, sample_payload: dict | None = None,
-              replace_mappings: bool = False) -> FormstackConfig:
+              replace_mappings: bool = False, allow_unsigned: bool | None = None) -> FormstackConfig:
     """Create or change the org's intake set-up; with form_id, mappings and workflow apply to that form.
     Mappings are merged into the existing ones (the CLI adds one at a time) unless `replace_mappings`
     (the page's editor sends the whole table)."""
@@ -72,6 +73,8 @@ def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_ke
             config.signature_header, changed = signature_header, changed + ["signature_header"]
         if is_active is not None:
             config.is_active, changed = is_active, changed + ["is_active"]
+        if allow_unsigned is not None:
+            config.allow_unsigned, changed = allow_unsigned, changed + ["allow_unsigned"]
         if sample_payload is not None:
             config.sample_payload, changed = sample_payload, changed + ["sample_payload"]
         if form_id:
@@ -97,6 +100,12 @@ def configure(db: Database, actor: Actor, *, form_id: str | None = None, hmac_ke
     return config
 
 
+def accepts_unsigned(config: FormstackConfig | None) -> bool:
+    """True when deliveries are accepted with no secret at all: the Intake page warns about it."""
+    return bool(config and config.is_active and config.allow_unsigned and not config.webhook_secret
+                and not config.handshake_key)
+
+
 def mask(secret: str | None) -> str:
     if not secret:
         return "(not set)"
@@ -115,22 +124,24 @@ _endpoints: dict[str, tuple[float, str | None, VerificationSettings | None]] = {
 
 
 def _endpoint(db: Database, token: str) -> tuple[str | None, VerificationSettings | None]:
-    """The org and its verification settings for a token, cached a few seconds: a burst of deliveries
-    costs one lookup, and a changed secret applies within ENDPOINT_CACHE_SECONDS."""
+    """The org and its verification settings for a token (settings None: intake not configured or switched
+    off), cached a few seconds: a burst of deliveries costs one lookup, and a changed secret applies within
+    ENDPOINT_CACHE_SECONDS."""
     now = time.monotonic()
     cached = _endpoints.get(token)
     if cached and now - cached[0] < ENDPOINT_CACHE_SECONDS:
         return cached[1], cached[2]
-    with db.session(None) as session:
-        org_id = session.scalar(select(Organization.id).where(Organization.intake_token == token))
+    org_id = org_id_by_intake_token(db, token)
     settings = None
     if org_id is not None:
         with db.session(org_id) as session:
             config = session.scalar(select(FormstackConfig))
+        # No configuration, or one switched off: no endpoint at all (404), so nothing is ever stored for it.
+        if config is not None and config.is_active:
             settings = VerificationSettings(
-                hmac_key=config.webhook_secret if config else None,
-                handshake_key=config.handshake_key if config else None,
-                signature_header=(config.signature_header if config else None) or "X-FS-Signature")
+                hmac_key=config.webhook_secret, handshake_key=config.handshake_key,
+                signature_header=config.signature_header or "X-FS-Signature",
+                allow_unsigned=bool(config.allow_unsigned))
     if len(_endpoints) > 10_000:  # unknown tokens from a scanner must not grow this forever
         _endpoints.clear()
     _endpoints[token] = (now, org_id, settings)

@@ -72,6 +72,25 @@ def store_batch(db: Database, org_id: str, deliveries: list[ParsedDelivery]) -> 
     return answers
 
 
+def store_isolated(db: Database, org_id: str, deliveries: list[ParsedDelivery]) -> list[Stored | Exception]:
+    """`store_batch`, and when the batch fails, each delivery again alone: a row the database refuses (one
+    `receive` did not foresee) fails only its own request, and its neighbours are still acknowledged."""
+    try:
+        return list(store_batch(db, org_id, deliveries))
+    except Exception:  # noqa: BLE001 - retried one by one below
+        if len(deliveries) == 1:
+            raise
+        log.warning("a batch of %d deliveries failed: storing each alone", len(deliveries))
+    answers: list[Stored | Exception] = []
+    for delivery in deliveries:
+        try:
+            answers.append(store_batch(db, org_id, [delivery])[0])
+        except Exception as exc:  # noqa: BLE001 - answered to its own request only
+            log.warning("delivery %.64s could not be stored: %s", delivery.unique_id, exc)
+            answers.append(exc)
+    return answers
+
+
 class BatchWriter:
     """A background thread that drains a queue of deliveries into `store_batch`."""
 
@@ -99,14 +118,15 @@ class BatchWriter:
                 by_org.setdefault(org_id, []).append((delivery, future))
             for org_id, items in by_org.items():
                 try:
-                    stored = store_batch(self.db, org_id, [d for d, _ in items])
-                except Exception as exc:  # noqa: BLE001 - every waiting request answers 503; Formstack retries
-                    log.exception("storing %d deliveries failed", len(items))
-                    for _, future in items:
-                        future.set_exception(exc)
-                    continue
+                    stored = store_isolated(self.db, org_id, [d for d, _ in items])
+                except Exception as exc:  # noqa: BLE001 - the request answers 503; Formstack retries
+                    log.exception("storing a delivery failed")
+                    stored = [exc] * len(items)
                 for (_, future), answer in zip(items, stored):
-                    future.set_result(answer)
+                    if isinstance(answer, Exception):
+                        future.set_exception(answer)
+                    else:
+                        future.set_result(answer)
 
 
 _writer: BatchWriter | None = None

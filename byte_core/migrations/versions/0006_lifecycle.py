@@ -25,6 +25,9 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'tasks_one_per_step_run') THEN
     ALTER TABLE tasks RENAME CONSTRAINT tasks_one_per_step_run TO tasks_one_per_step_visit;
   END IF;
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'tasks_step_run_id_fkey') THEN
+    ALTER TABLE tasks RENAME CONSTRAINT tasks_step_run_id_fkey TO tasks_step_visit_id_fkey;
+  END IF;
 END $$""")
     # Open tasks of executions that already ended (the bug this revision fixes) are closed once.
     op.execute("""

@@ -6,7 +6,7 @@ Revision ID: 0012
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -17,14 +17,16 @@ def upgrade() -> None:
 CREATE TABLE IF NOT EXISTS saved_task_views (
   id          UUID PRIMARY KEY DEFAULT gen_random_uuid(),
   org_id      TEXT NOT NULL REFERENCES organizations(id),
-  user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  user_id     TEXT NOT NULL,
   name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
   queue       TEXT NOT NULL,
   search      TEXT NOT NULL DEFAULT '',
   sort        TEXT NOT NULL,
   include_claimed BOOLEAN NOT NULL DEFAULT false,
   created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  CONSTRAINT saved_task_views_name UNIQUE (org_id, user_id, name)
+  CONSTRAINT saved_task_views_name UNIQUE (org_id, user_id, name),
+  CONSTRAINT fk_saved_task_views_user_id_org FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+    ON DELETE CASCADE
 )""")
     for statement in (
         "ALTER TABLE saved_task_views ENABLE ROW LEVEL SECURITY",

@@ -16,7 +16,7 @@ def upgrade() -> None:
 CREATE TABLE IF NOT EXISTS workflow_migrations (
   id                      UUID PRIMARY KEY DEFAULT gen_random_uuid(),
   org_id                  TEXT NOT NULL REFERENCES organizations(id),
-  workflow_definition_id  UUID NOT NULL REFERENCES workflow_definitions(id),
+  workflow_definition_id  UUID NOT NULL,
   from_version            INTEGER NOT NULL,
   to_version              INTEGER NOT NULL,
   mapping                 JSONB NOT NULL DEFAULT '{}',
@@ -24,23 +24,31 @@ CREATE TABLE IF NOT EXISTS workflow_migrations (
                           CHECK (status IN ('running', 'done', 'reverted')),
   migrated                INTEGER NOT NULL DEFAULT 0,
   failed                  INTEGER NOT NULL DEFAULT 0,
-  created_by              TEXT REFERENCES users(id),
+  created_by              TEXT,
   created_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
-  finished_at             TIMESTAMPTZ
+  finished_at             TIMESTAMPTZ,
+  CONSTRAINT uq_workflow_migrations_org_id_id UNIQUE (org_id, id),
+  CONSTRAINT fk_workflow_migrations_workflow_definition_id_org FOREIGN KEY (org_id, workflow_definition_id)
+    REFERENCES workflow_definitions (org_id, id),
+  CONSTRAINT fk_workflow_migrations_created_by_org FOREIGN KEY (org_id, created_by) REFERENCES users (org_id, id)
 )""")
     op.execute("""
 CREATE TABLE IF NOT EXISTS workflow_migration_items (
   id                      UUID PRIMARY KEY DEFAULT gen_random_uuid(),
   org_id                  TEXT NOT NULL REFERENCES organizations(id),
-  migration_id            UUID NOT NULL REFERENCES workflow_migrations(id) ON DELETE CASCADE,
-  workflow_execution_id   UUID NOT NULL REFERENCES workflow_executions(id) ON DELETE CASCADE,
+  migration_id            UUID NOT NULL,
+  workflow_execution_id   UUID NOT NULL,
   status                  TEXT NOT NULL CHECK (status IN ('migrated', 'failed', 'reverted', 'kept')),
   mode                    TEXT,
   from_step_id            TEXT,
   to_step_id              TEXT,
   before                  JSONB NOT NULL DEFAULT '{}',
   error                   TEXT,
-  created_at              TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+  CONSTRAINT fk_workflow_migration_items_migration_id_org FOREIGN KEY (org_id, migration_id)
+    REFERENCES workflow_migrations (org_id, id) ON DELETE CASCADE,
+  CONSTRAINT fk_workflow_migration_items_workflow_execution_id_org FOREIGN KEY (org_id, workflow_execution_id)
+    REFERENCES workflow_executions (org_id, id) ON DELETE CASCADE
 )""")
     op.execute("CREATE INDEX IF NOT EXISTS idx_migration_items_migration ON workflow_migration_items (migration_id)")
     for table in ("workflow_migrations", "workflow_migration_items"):
