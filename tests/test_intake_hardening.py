@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from byte_core.access import Actor
 from byte_core.intake.service import configure, endpoint_path
 from byte_core.intake.webhook import MAX_FIELDS, ParsedDelivery, sign
 from byte_core.intake.writer import Stored, store_isolated
@@ -113,8 +115,6 @@ def test_a_row_the_database_refuses_inside_a_batch_fails_alone(database, actor):
 
 # --- item 12: no endpoint without an active configuration; unsigned only when chosen --------------------------------
 def test_org_without_intake_configured_has_no_endpoint(database, client):
-    from byte_core.access import Actor
-
     bare = Actor.system(new_org(database, "noint").id)
     body = urlencode(fields("unconfigured-1")).encode()
     response = client.post(endpoint_path(database, bare), content=body,
@@ -131,8 +131,6 @@ def test_switched_off_intake_answers_404_and_stores_nothing(database, actor, cli
 
 
 def test_configured_without_secret_needs_the_explicit_allow_unsigned_choice(database, client):
-    from byte_core.access import Actor
-
     admin = Actor.system(new_org(database, "unsig").id)
     configure(database, admin, mappings={"Email Address": "email"})  # configured, but no secret at all
     path = endpoint_path(database, admin)
@@ -190,3 +188,24 @@ def test_a_body_that_trickles_in_is_cut_off_with_408(live_server, intake):
     response = response.decode()
     assert response.startswith("HTTP/1.1 408") and "body_timeout" in response
     assert waited < 4
+
+
+def test_intake_page_offers_unsigned_as_a_checkbox_and_warns_when_it_is_on(database):
+    from byte_core.users import add_user
+    from tests.test_markdown_escaping import signed_in
+
+    admin = Actor.system(new_org(database, "unsig-page").id)
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    add_user(database, admin, email, ["admin"], password="long-enough-password", password_rounds=4)
+    configure(database, admin, mappings={"Email Address": "email"})
+    at = signed_in(database, email)
+    at.switch_page("pages/intake.py")
+    at.run()
+    assert any("every delivery is refused" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.checkbox(key="intake_allow_unsigned").check()
+    next(b for b in at.button if b.label == "Save set-up").click().run()
+    assert not at.exception
+    assert any("Unsigned deliveries are accepted" in w.value for w in at.warning), [w.value for w in at.warning]
+    from byte_core.intake.service import get_config
+
+    assert get_config(database, admin).allow_unsigned is True

@@ -6,6 +6,7 @@ the submission and nothing is lost.
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..workflow.commands import start_execution_in
 from ..workflow.store import utcnow, wake
 from .webhook import ParsedDelivery, VerificationSettings, WebhookRejected, map_fields, receive, validate_mappings
 
+log = logging.getLogger("byte.intake")
 CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city", "state",
                    "zip")
 
@@ -161,6 +163,8 @@ def check_delivery(db: Database, token: str, body: bytes, headers: Mapping[str, 
     try:
         return org_id, receive(body, headers, settings)
     except WebhookRejected as rejected:
+        if rejected.status == 400:  # never stored: this line is all that is kept here (the sender keeps the body)
+            log.warning("intake refused a delivery for %s: %s (%s)", org_id, rejected.reason, rejected)
         return Receipt(rejected.status, {"ok": False, "reason": rejected.reason, "message": str(rejected)})
 
 
