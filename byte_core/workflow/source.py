@@ -1,0 +1,110 @@
+"""Definition files and edited text into JSON data, safely: a size cap, a clear word on the encoding, nesting
+bounded before the parser sees it (the json module recurses), duplicate keys and huge numbers reported.
+
+Every problem is a `DefinitionError` for the field "file" or "json", never an exception.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .problems import DefinitionError
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 40  # a definition needs about 6 levels; variables and metadata get the rest
+_BRACKETS_AND_QUOTES = re.compile(r'[\[\]{}"\\]')  # one character class: nothing to backtrack
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+              (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def _problem(field: str, message: str) -> tuple[None, list[DefinitionError]]:
+    return None, [DefinitionError(None, field, message)]
+
+
+def read_file(path: str | Path) -> tuple[Any, list[DefinitionError]]:
+    """A definition file's JSON data, or why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return _problem("file", f"{path}: no such file")
+    except IsADirectoryError:
+        return _problem("file", f"{path}: is a folder, not a file")
+    except OSError as exc:
+        return _problem("file", f"{path}: cannot be read ({exc.strerror or exc})")
+    return parse_bytes(raw)
+
+
+def parse_bytes(raw: bytes) -> tuple[Any, list[DefinitionError]]:
+    if len(raw) > MAX_BYTES:
+        return _problem("file", f"is larger than {MAX_BYTES // 1024} KiB; a workflow definition is far smaller")
+    for bom, encoding in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return _problem("file", f"is saved as {encoding}; save it as UTF-8 and try again")
+    if len(raw) >= 2 and (raw[0] == 0 or raw[1] == 0):
+        return _problem("file", "looks like UTF-16 or UTF-32 text (it has NUL bytes); save it as UTF-8 and try again")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return _problem("file", f"is not valid UTF-8 (byte {exc.start + 1}, line {line}); save it as UTF-8 "
+                                "and try again")
+    return parse_text(text)
+
+
+def parse_text(text: str) -> tuple[Any, list[DefinitionError]]:
+    """Edited JSON text as data; a syntax error names its line and column."""
+    if len(text) > MAX_BYTES:
+        return _problem("json", f"is longer than {MAX_BYTES // 1024} KiB; a workflow definition is far smaller")
+    too_deep = _depth_problem(text)
+    if too_deep:
+        return _problem("json", too_deep)
+    duplicates: list[str] = []
+
+    def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result and key not in duplicates:
+                duplicates.append(key)
+            result[key] = value
+        return result
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        return _problem("json", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except ValueError:  # the only other ValueError json raises: an integer of more than 4,300 digits
+        return _problem("json", "holds a number with more than 4,300 digits")
+    except RecursionError:  # unreachable after the depth check; kept so no input can raise
+        return _problem("json", f"is nested more than {MAX_DEPTH} levels deep")
+    if duplicates:
+        shown = ", ".join(repr(k) for k in duplicates[:5])
+        return _problem("json", f"a key is given twice in one object ({shown}); keep one of each")
+    return data, []
+
+
+def _depth_problem(text: str) -> str | None:
+    """How deep the brackets go, outside strings, found in one pass over the characters that matter."""
+    depth, in_string, skip_until = 0, False, -1
+    for match in _BRACKETS_AND_QUOTES.finditer(text):
+        position, char = match.start(), match.group()
+        if position <= skip_until:
+            continue
+        if in_string:
+            if char == "\\":
+                skip_until = position + 1  # the escaped character, whatever it is
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, position) + 1
+                return f"is nested more than {MAX_DEPTH} levels deep (line {line})"
+        elif char in "]}":
+            depth -= 1
+    return None
