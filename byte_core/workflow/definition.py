@@ -19,7 +19,7 @@ from .graph import Node, check_graph
 from .messages import step_label, translate
 from .problems import DefinitionError, DefinitionInvalid
 from .steps.base import ID_PATTERN
-from .steps.registry import STEP_TYPES, WAIT_TYPES, Edge, edges_of
+from .steps.registry import WAIT_TYPES, Edge, edges_of, spec_of
 
 __all__ = ["Definition", "DefinitionError", "DefinitionInvalid", "Phase", "Step", "WAIT_TYPES", "parse_definition",
            "validate_definition"]
@@ -123,7 +123,7 @@ def _check_structure(steps: list, phases: list, failed_steps: set[int]) -> list[
         if not isinstance(raw, dict):
             continue
         label, sid, order = step_label(raw, i), raw.get("id"), raw.get("order")
-        usable = label == sid and raw.get("type") in STEP_TYPES and type(order) is int
+        usable = label == sid and spec_of(raw.get("type")) is not None and type(order) is int
         if label == sid:
             if sid in seen_ids:
                 report(sid, "id", f"duplicate step id (also steps[{seen_ids[sid]}])")

@@ -127,17 +127,25 @@ def _cycle_through(graph: dict[str, list[str]], members: set[str], start: str) -
     return [start]
 
 
-def texts_in(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every text inside a config, with where it sits (e.g. config.metadata.note)."""
-    stack = [(value, path)]
+def templated_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every text inside a config that holds "{{" or "}}", with where it sits (e.g. config.metadata.note). A
+    location is spelled out only for containers and for the texts returned: most texts hold no template."""
+    stack: list[tuple[Any, str, Any]] = [(value, path, None)]
     while stack:
-        item, where = stack.pop()
+        item, parent, key = stack.pop()
         if isinstance(item, str):
-            yield where, item
+            if "{{" in item or "}}" in item:
+                yield _located(parent, key), item
         elif isinstance(item, dict):
-            stack.extend((inner, f"{where}.{key}") for key, inner in reversed(list(item.items())))
+            where = _located(parent, key)
+            stack.extend((inner, where, name) for name, inner in reversed(list(item.items())))
         elif isinstance(item, list):
-            stack.extend((inner, f"{where}[{i}]") for i, inner in reversed(list(enumerate(item))))
+            where = _located(parent, key)
+            stack.extend((inner, where, i) for i, inner in reversed(list(enumerate(item))))
+
+
+def _located(parent: str, key: Any) -> str:
+    return parent if key is None else f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
 
 
 def check_graph(nodes: list[Node], report: Report, *, all_ids: set[str] | None = None,
@@ -167,7 +175,7 @@ def check_graph(nodes: list[Node], report: Report, *, all_ids: set[str] | None =
                 report(node.id, edge.field, f"points to {edge.target!r}, which does not exist")
         if spec.task_source_key:
             _check_task_source(node, spec.task_source_key, by_id, exists, report, references)
-        for path, text in texts_in(node.config, "config"):
+        for path, text in templated_texts(node.config, "config"):
             result = scan(text)
             for problem in result.problems:
                 report(node.id, path, f"template {problem}")

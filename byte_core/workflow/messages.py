@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from .problems import DefinitionError
 from .steps.base import ID_PATTERN, MAX_DAYS
-from .steps.registry import STEP_TYPES
+from .steps.registry import STEP_TYPES, spec_of
 
 _PLAIN = {
     "missing": "is required",
@@ -50,12 +50,14 @@ def _path(loc: tuple, raw: Any) -> tuple[list, Any]:
     """The location without the union tags pydantic adds (e.g. 'wait_for_task' after a step's index), and the
     raw value found there."""
     kept: list = []
-    node = raw
+    node, tag_skipped = raw, False
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part not in node and part in (
-                node.get("type"), node.get("action")):
-            continue  # a discriminated union's tag, not a key
+        if (isinstance(node, dict) and isinstance(part, str) and not tag_skipped
+                and part in (node.get("type"), node.get("action"))):
+            tag_skipped = True  # a discriminated union's tag (pydantic puts it before the keys), not a key
+            continue
         kept.append(part)
+        tag_skipped = False
         if isinstance(node, dict) and isinstance(part, str):
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -95,7 +97,7 @@ def _known_keys(parts: list, data: Any) -> str | None:
         return ", ".join(names(StepBase) + ["type", "config"])
     if len(head) == 3 and head[0] == "steps" and head[2] == "config":
         raw = data["steps"][head[1]]
-        spec = STEP_TYPES.get(raw.get("type")) if isinstance(raw, dict) else None
+        spec = spec_of(raw.get("type")) if isinstance(raw, dict) else None
         return ", ".join(names(spec.config)) or "none" if spec else None
     return None
 
@@ -117,6 +119,8 @@ def _message(error: dict[str, Any], parts: list, value: Any, data: Any) -> str:
         if kind == "string_pattern_mismatch" and parts and parts[-1] == "name":
             return "must be a simple name: a letter or '_', then letters, digits or '_' (at most 64)"
         return _PLAIN[kind]
+    if isinstance(value, str) and kind in ("too_short", "too_long"):
+        kind = "string_" + kind  # a length limit applied after our own text checks
     bounded = _bounds(kind, ctx)
     if bounded:
         if kind == "less_than_equal" and ctx.get("le") == MAX_DAYS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from .problems import DefinitionError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 40  # a definition needs about 6 levels; variables and metadata get the rest
-_BRACKETS_AND_QUOTES = re.compile(r'[\[\]{}"\\]')  # one character class: nothing to backtrack
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")  # one character class: nothing to backtrack
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
               (codecs.BOM_UTF16_BE, "UTF-16"))
 
@@ -87,24 +89,20 @@ def parse_text(text: str) -> tuple[Any, list[DefinitionError]]:
 
 
 def _depth_problem(text: str) -> str | None:
-    """How deep the brackets go, outside strings, found in one pass over the characters that matter."""
-    depth, in_string, skip_until = 0, False, -1
-    for match in _BRACKETS_AND_QUOTES.finditer(text):
-        position, char = match.start(), match.group()
-        if position <= skip_until:
-            continue
+    """How deep the brackets go outside strings, found without a Python step per character: the text is cut at
+    its quotes, string contents are skipped whole, and each stretch between strings is reduced to its brackets
+    and summed (+1 for an opening one, -1 for a closing one) in C."""
+    depth, in_string = 0, False
+    for piece in text.split('"'):
         if in_string:
-            if char == "\\":
-                skip_until = position + 1  # the escaped character, whatever it is
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = text.count("\n", 0, position) + 1
-                return f"is nested more than {MAX_DEPTH} levels deep (line {line})"
-        elif char in "]}":
-            depth -= 1
+            # The quote after this piece closes the string unless an odd run of backslashes escapes it.
+            in_string = (len(piece) - len(piece.rstrip("\\"))) % 2 == 1
+            continue
+        brackets = _NOT_A_BRACKET.sub("", piece)
+        if brackets:
+            levels = list(accumulate(map(_BRACKET_STEP.__getitem__, brackets), initial=depth))
+            if max(levels) > MAX_DEPTH:
+                return f"is nested more than {MAX_DEPTH} levels deep"
+            depth = levels[-1]
+        in_string = True  # the quote after a piece outside strings opens one
     return None

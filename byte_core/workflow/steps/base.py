@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -139,8 +139,7 @@ class TimeoutFields(Strict):
 
 
 # --- edges -------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """Where a step can go next. `field` names the setting that says so (None: the next step in order)."""
 
     target: str

@@ -10,13 +10,14 @@ STEP_TYPES: dict[str, StepType] = {module.SPEC.name: module.SPEC for module in (
 WAIT_TYPES = frozenset(name for name, spec in STEP_TYPES.items() if spec.waits)
 
 
-def spec_of(step_type: str) -> StepType | None:
-    return STEP_TYPES.get(step_type)
+def spec_of(step_type: object) -> StepType | None:
+    """The declaration of a step type; None for anything else (including values that are not texts)."""
+    return STEP_TYPES.get(step_type) if isinstance(step_type, str) else None
 
 
 def edges_of(step_type: str, config: dict, next_id: str | None) -> list[Edge]:
     """Where a step can go next: the one successor walk every reader shares."""
-    spec = STEP_TYPES.get(step_type)
+    spec = spec_of(step_type)
     return spec.edges(config if isinstance(config, dict) else {}, next_id) if spec else []
 
 
