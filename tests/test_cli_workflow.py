@@ -138,8 +138,8 @@ BROKEN = {
     "UTF-16 file": (json.dumps(_review()).encode("utf-16"), "definition · file", "UTF-16; save it as UTF-8"),
     "invalid UTF-8": (json.dumps(_review()).encode().replace(b"Form Submitted", b"Form \xff\xfe"),
                       "definition · file", "not valid UTF-8"),
-    "number of 5,000 digits": (_changed(_set("variables", {})).replace(b'"variables": {}', b'"variables": ' + b"9" * 5000),
-                               "definition · json", "more than 4,300 digits"),
+    "number of 5,000 digits": (json.dumps(_review()).replace('"due_in_days": 3', '"due_in_days": ' + "9" * 5000)
+                               .encode(), "definition · json", "more than 4,300 digits"),
     # Accepted, then broken later.
     "mixed phase order": (_changed(_set("phases/1/order", "2")), "definition · phases[1].order",
                           "must be a whole number"),

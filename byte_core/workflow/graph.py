@@ -159,11 +159,12 @@ def check_graph(nodes: list[Node], report: Report, *, all_ids: set[str] | None =
     exists = by_id.keys() | (all_ids or set())
     next_of = {n.id: (nodes[i + 1].id if i + 1 < len(nodes) else None) for i, n in enumerate(nodes)}
     edges = {n.id: edges_of(n.type, n.config if n.complete else {}, next_of[n.id]) for n in nodes}
-    triggers = [n for n in nodes if n.type == "trigger"]
-    if len(triggers) != 1:
-        report(None, "steps", f"needs exactly one trigger step, found {len(triggers)}")
-    elif nodes[0].type != "trigger":
-        report(triggers[0].id, "order", f"the trigger must be the first step (it comes after {nodes[0].id})")
+    starts = [n for n in nodes if STEP_TYPES[n.type].starts]
+    kinds = " or ".join(name for name, spec in STEP_TYPES.items() if spec.starts)
+    if len(starts) != 1:
+        report(None, "steps", f"needs exactly one {kinds} step, found {len(starts)}")
+    elif nodes[0] is not starts[0]:
+        report(starts[0].id, "order", f"the {starts[0].type} must be the first step (it comes after {nodes[0].id})")
     # (step, field, what it does with the other step, the step it relies on, output key read)
     references: list[tuple[Node, str, str, str, str | None]] = []
     for node in nodes:

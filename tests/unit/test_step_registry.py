@@ -57,3 +57,28 @@ def test_the_one_successor_walk(step_type, config, targets):
 def test_shapes_come_from_the_registry():
     assert {name: spec.shape for name, spec in STEP_TYPES.items() if spec.shape != "box"} == {
         "trigger": "oval", "condition": "diamond", "end": "doublecircle", "wait_for_approval": "hexagon"}
+
+
+def test_only_the_trigger_starts_a_workflow():
+    assert [name for name, spec in STEP_TYPES.items() if spec.starts] == ["trigger"]
+
+
+def test_the_diagram_reads_shapes_and_edges_from_the_registry_and_quotes_names_safely():
+    import json
+    import re
+
+    from byte_core.demo import WORKFLOW_DIR
+    from byte_core.workflow.authoring import to_dot
+    from byte_core.workflow.definition import parse_definition
+
+    data = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
+    data["steps"][0]["name"] = 'Say "hi" \\'  # a quote and a trailing backslash must not end the label
+    data["phases"][0]["name"] = 'Intake" fontcolor="red'
+    dot = to_dot(parse_definition(data), running={"step_3": 2})
+    for line in dot.splitlines():
+        unescaped = re.sub(r'\\.', "", line)
+        assert unescaped.count('"') % 2 == 0, line
+    assert '"step_1" [label="Say \\"hi\\" \\\\\\n(trigger)", shape=oval];' in dot
+    assert '"step_5" -> "step_9" [label="rejected"];' in dot
+    assert '"step_3" [label="Wait for Review\\n(wait_for_task)\\n● 2 running", shape=box' in dot
+    assert 'label="Intake\\" fontcolor=\\"red"' in dot

@@ -191,6 +191,7 @@ class StepType:
     module: str
     edges: Callable[[dict[str, Any], str | None], list[Edge]] = go_on
     shape: str = "box"  # Graphviz node shape on the workflow diagram
+    starts: bool = False  # every execution starts here: a definition has exactly one, first in order
     waits: bool = False  # an execution can stop here until a person or the clock moves it on
     timer_verb: str = "times out"  # what happens when the step's timer fires, for "…, times out in 2 days"
     waiting_for: Callable[[Waiting], str] | None = None

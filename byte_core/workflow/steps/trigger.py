@@ -12,5 +12,5 @@ class TriggerConfig(Strict):
 
 handler = None  # [A]: the pure engine's run function for this step type goes here.
 
-SPEC = StepType(name="trigger", summary="Starts the workflow.", config=TriggerConfig, module=__name__, shape="oval",
-                outputs=("trigger_type", "source"))
+SPEC = StepType(name="trigger", summary="Starts the workflow.", config=TriggerConfig, module=__name__,
+                shape="oval", starts=True, outputs=("trigger_type", "source"))
