@@ -22,7 +22,7 @@ from .steps.base import ID_PATTERN
 from .steps.registry import WAIT_TYPES, Edge, edges_of, spec_of
 
 __all__ = ["Definition", "DefinitionError", "DefinitionInvalid", "Phase", "Step", "WAIT_TYPES", "parse_definition",
-           "validate_definition"]
+           "stored_definition", "validate_definition"]
 _ID = re.compile(ID_PATTERN)
 
 
@@ -152,17 +152,26 @@ def _check_structure(steps: list, phases: list, failed_steps: set[int]) -> list[
 
 
 def parse_definition(data: Any) -> Definition:
+    """A definition someone wrote: validated, then parsed; DefinitionInvalid lists every problem."""
     errors = validate_definition(data)
     if errors:
         raise DefinitionInvalid(errors)
+    return stored_definition(data)
+
+
+def stored_definition(data: dict[str, Any]) -> Definition:
+    """A version saved earlier, parsed without today's checks: the rules may have tightened since it was saved,
+    and its executions and history must stay readable. Tolerates the odd values older rules let in (phase
+    orders of mixed types, missing optional keys)."""
     source = copy.deepcopy(data)
-    raw_phases = source.get("phases", [])
-    phases = tuple(sorted((Phase(p["id"], p["name"], p["order"] if p.get("order") is not None else i,
-                                 p.get("description", "")) for i, p in enumerate(raw_phases)), key=lambda p: p.order))
+    raw_phases = source.get("phases") or []
+    phases = tuple(sorted((Phase(p["id"], p["name"], p["order"] if type(p.get("order")) is int else i,
+                                 p.get("description") or "") for i, p in enumerate(raw_phases)),
+                          key=lambda p: p.order))
     ordered = sorted(source["steps"], key=lambda s: s["order"])
-    steps = tuple(Step(s["id"], s["order"], s.get("phase_id"), s["type"], s["name"], s.get("config", {}))
+    steps = tuple(Step(s["id"], s["order"], s.get("phase_id"), s["type"], s["name"], s.get("config") or {})
                   for s in ordered)
-    normalised = {"name": source["name"].strip(), "description": source.get("description") or "",
+    normalised = {"name": str(source.get("name") or "").strip(), "description": source.get("description") or "",
                   "phases": raw_phases, "steps": ordered, "variables": source.get("variables") or {}}
     return Definition(normalised["name"], normalised["description"], phases, steps, normalised["variables"],
                       normalised)
