@@ -207,3 +207,14 @@ def test_schema_command_prints_a_json_schema_the_demo_definitions_satisfy():
     broken["steps"][2]["config"]["timeout_days"] = "three"
     broken["steps"][1]["type"] = "teleport"
     assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_import_refuses_a_broken_file_before_touching_the_database(tmp_path):
+    path = tmp_path / "definition.json"
+    path.write_bytes(BROKEN["UTF-16 file"][0])
+    result = run("workflow", "import", str(path))
+    assert result.exit_code == 1 and "definition · file: is saved as UTF-16" in result.output
+    path.write_bytes(BROKEN["escalate to an unknown role"][0])
+    as_json = run("workflow", "validate", str(path), "--json")
+    assert json.loads(as_json.output) == {"valid": False, "errors": [
+        "step_3 · config.on_timeout.role: must be one of 'admin', 'manager', 'reviewer' or 'hr'"]}
