@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .problems import DefinitionError
-from .steps.base import ID_PATTERN, MAX_DAYS
+from .steps.base import ID_PATTERN, MAX_DAYS, TAGGED_SETTINGS
 from .steps.registry import STEP_TYPES, spec_of
 
 _PLAIN = {
@@ -52,8 +52,8 @@ def _path(loc: tuple, raw: Any) -> tuple[list, Any]:
     kept: list = []
     node, tag_skipped = raw, False
     for part in loc:
-        if (isinstance(node, dict) and isinstance(part, str) and not tag_skipped
-                and part in (node.get("type"), node.get("action"))):
+        at_union = (len(kept) == 2 and kept[0] == "steps") or (kept and kept[-1] in TAGGED_SETTINGS)
+        if at_union and not tag_skipped and isinstance(node, dict) and part in (node.get("type"), node.get("action")):
             tag_skipped = True  # a discriminated union's tag (pydantic puts it before the keys), not a key
             continue
         kept.append(part)

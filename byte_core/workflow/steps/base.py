@@ -119,6 +119,7 @@ class FailOnTimeout(Strict):
 
 
 OnTimeout = Annotated[GotoOnTimeout | EscalateOnTimeout | FailOnTimeout, Field(discriminator="action")]
+TAGGED_SETTINGS = ("assign_to", "on_timeout")  # settings told apart by "type" / "action", as steps are by "type"
 
 
 class TaskFields(Strict):
