@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from byte_core.workflow.definition import DefinitionError, DefinitionInvalid, parse_definition, validate_definition
 from tests.definition_strategies import json_values, mutated_demo
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _judged(data) -> None:

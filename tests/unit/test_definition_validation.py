@@ -153,3 +153,9 @@ def test_an_editor_schema_reference_is_allowed_and_not_stored():
     data["$schema"] = "./workflow.schema.json"
     assert problems(data) == []
     assert "$schema" not in parse_definition(copy.deepcopy(data)).to_dict()
+
+
+def test_names_must_say_something():
+    data = definition(START)
+    data["name"] = "   "
+    assert problems(data) == ["definition · name: must not be empty or only spaces"]

@@ -34,6 +34,12 @@ def clean_text(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("text_blank", "must not be empty or only spaces")
+    return value
+
+
 def _free_json(value: Any) -> Any:
     """Any JSON value a person may put in a definition: finite numbers, clean texts, bounded nesting (walked
     with an explicit stack, so a deep value gives an error, not a RecursionError)."""
@@ -76,7 +82,7 @@ def _scalar(value: Any) -> Any:
 # --- shared field types ---------------------------------------------------------------------------------------
 StepId = Annotated[str, Field(pattern=ID_PATTERN, json_schema_extra={"description": "A step id: a letter, then up "
                                                                      "to 63 letters, digits, '_' or '-'."})]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(clean_text)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(clean_text), AfterValidator(_not_blank)]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(clean_text)]
 # Templates ({{ contact.first_name }}) in any text of a config are checked by the validator's walk.
 Days = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
