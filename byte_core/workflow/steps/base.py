@@ -201,7 +201,7 @@ class StepType:
     starts: bool = False  # every execution starts here: a definition has exactly one, first in order
     waits: bool = False  # an execution can stop here until a person or the clock moves it on
     timer_verb: str = "times out"  # what happens when the step's timer fires, for "…, times out in 2 days"
-    waiting_for: Callable[[Waiting], str] | None = None
+    waiting_for: Callable[[Waiting], str] | None = None  # inspect's "what is it waiting for" line; None: never waits
     task_type: Literal["standard", "approval"] | None = None  # the kind of task the step creates, if any
     # A step that waits on a task created by another step names that step in this config key.
     task_source_key: str | None = None
