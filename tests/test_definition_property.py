@@ -2,6 +2,7 @@
 and run to its first wait; every one it refuses is refused with its own error, nothing else."""
 from __future__ import annotations
 
+import os
 import uuid
 
 from hypothesis import HealthCheck, event, given, settings
@@ -12,16 +13,17 @@ from byte_core.workflow.definition import DefinitionInvalid, parse_definition, v
 from byte_core.workflow.definitions import save_definition
 from byte_core.workflow.service import start_execution
 from byte_core.workflow.steps.registry import WAIT_TYPES
-from tests.definition_strategies import PLAUSIBLE_EDITS, mutated_demo
+from tests.definition_strategies import ALL_EDITS, PLAUSIBLE_EDITS, mutated_demo
 
 CONTACT = dict(first_name="Ada", last_name="Lovelace", email="ada@example.org", phone="555-0100",
                address_line_1="1 Analytical Way", city="London", state="LDN", zip="00001", tags=["applicant"])
 
 
 # Refusals cost a millisecond, so most of the time goes to the accepted ones (about a fifth): ~25 runs.
-@settings(max_examples=120, deadline=None, database=None,
+# BYTE_PROPERTY_EXAMPLES raises the count for a longer search.
+@settings(max_examples=int(os.environ.get("BYTE_PROPERTY_EXAMPLES", 120)), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(definition=mutated_demo(PLAUSIBLE_EDITS))
+@given(definition=mutated_demo(PLAUSIBLE_EDITS) | mutated_demo(ALL_EDITS))
 def test_accepted_definitions_run_to_their_first_wait(database, actor, definition):
     errors = validate_definition(definition)
     event("refused" if errors else "accepted, saved and started")
