@@ -159,3 +159,16 @@ def test_names_must_say_something():
     data = definition(START)
     data["name"] = "   "
     assert problems(data) == ["definition · name: must not be empty or only spaces"]
+
+
+def test_the_editor_text_goes_through_the_same_safe_reading():
+    """The Workflows page validates the text area on every rerun: the inputs that froze the server are cheap."""
+    from byte_core.workflow.authoring import parse_text
+
+    review = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
+    review["steps"][5]["config"]["description"] = "{{" + " " * 1900
+    data, errors = parse_text(json.dumps(review))
+    assert data is not None and [str(e) for e in errors] == [
+        "step_6 · config.description: template has an unclosed '{{' (no '}}' after it)"]
+    assert parse_text("[" * 100_000)[1][0].field == "json"
+    assert parse_text('{"steps": [}')[1][0].message.startswith("not valid JSON (line 1, column 12")
