@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ from .problems import DefinitionError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 40  # a definition needs about 6 levels; variables and metadata get the rest
-_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")  # one character class: nothing to backtrack
-_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_BRACKETS = b"[]{}"
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in _BRACKETS)  # UTF-8 never hides these in other bytes
+_BRACKET_STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
               (codecs.BOM_UTF16_BE, "UTF-16"))
 
@@ -67,11 +67,10 @@ def parse_text(text: str) -> tuple[Any, list[DefinitionError]]:
     duplicates: list[str] = []
 
     def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result and key not in duplicates:
-                duplicates.append(key)
-            result[key] = value
+        result = dict(pairs)
+        if len(result) != len(pairs):  # rare: only then look for which key came twice
+            seen: set[str] = set()
+            duplicates.extend(key for key, _ in pairs if (key in seen or seen.add(key)) and key not in duplicates)
         return result
 
     try:
@@ -89,20 +88,13 @@ def parse_text(text: str) -> tuple[Any, list[DefinitionError]]:
 
 
 def _depth_problem(text: str) -> str | None:
-    """How deep the brackets go outside strings, found without a Python step per character: the text is cut at
-    its quotes, string contents are skipped whole, and each stretch between strings is reduced to its brackets
-    and summed (+1 for an opening one, -1 for a closing one) in C."""
-    depth, in_string = 0, False
-    for piece in text.split('"'):
-        if in_string:
-            # The quote after this piece closes the string unless an odd run of backslashes escapes it.
-            in_string = (len(piece) - len(piece.rstrip("\\"))) % 2 == 1
-            continue
-        brackets = _NOT_A_BRACKET.sub("", piece)
-        if brackets:
-            levels = list(accumulate(map(_BRACKET_STEP.__getitem__, brackets), initial=depth))
-            if max(levels) > MAX_DEPTH:
-                return f"is nested more than {MAX_DEPTH} levels deep"
-            depth = levels[-1]
-        in_string = True  # the quote after a piece outside strings opens one
+    """How deep the brackets go outside strings, with no Python step per character (and no regular
+    expression): escaped backslashes and quotes go first, so the quotes left alternate opening and closing and
+    every other piece between them lies outside strings; of those only the bracket bytes are kept and summed
+    (+1 opening, -1 closing)."""
+    bare = text.replace("\\\\", "").replace('\\"', "")
+    outside = "".join(bare.split('"')[0::2]).encode("utf-8", "surrogatepass")
+    levels = accumulate(map(_BRACKET_STEP.__getitem__, outside.translate(None, _NOT_A_BRACKET)), initial=0)
+    if max(levels) > MAX_DEPTH:
+        return f"is nested more than {MAX_DEPTH} levels deep"
     return None
