@@ -24,6 +24,7 @@ from .db import Database
 from .errors import Conflict
 from .models import Contact, User, WorkflowDefinition
 from .workflow.definition import Definition, parse_definition
+from .workflow.steps.registry import WAIT_TYPES, spec_of
 
 SEED = 20261124
 CHUNK = 10_000  # executions per transaction
@@ -42,7 +43,6 @@ PLACES = [("Springfield", "IL", "62701"), ("Austin", "TX", "73301"), ("Portland"
 TAGS = ["applicant", "volunteer", "client", "priority", "returning", "referral", "remote", "spanish-speaking"]
 STATUS_WEIGHTS = {"running": 40, "completed": 35, "cancelled": 10, "failed": 5, "paused": 10}
 FOLLOW_UPS = ["Call back", "Request missing document", "Verify references", "Schedule interview", "Update file"]
-WAITS = ("wait_for_task", "wait_for_approval", "delay")
 DAY = 86_400.0
 
 
@@ -61,24 +61,21 @@ def _paths(definition: Definition) -> list[Path]:
         if step is None or step in visited or len(found) >= 8:
             return
         visited = visited + [step]
-        if step.type == "end" or not definition.successors(step.id):
+        edges = definition.edges(step.id)
+        if not edges:
             found.append(Path(visited, outcomes))
             return
-        if step.type == "condition":
-            branches = step.config.get("branches") or []
-            default = definition.successors(step.id)[-1]
-            previous = next((s for s in reversed(visited) if s.type == "wait_for_approval"), None)
-            for branch in branches:
-                chosen = dict(outcomes)
-                if previous is not None:
-                    chosen[previous.id] = str(branch.get("if"))
-                walk(branch["then_goto"], visited, chosen)
-            chosen = dict(outcomes)
-            if previous is not None:
-                chosen[previous.id] = "rejected"
-            walk(default, visited, chosen)
+        branches = [e for e in edges if e.kind in ("branch", "otherwise")]
+        if not branches:
+            walk(edges[0].target, visited, outcomes)
             return
-        walk(definition.successors(step.id)[0], visited, outcomes)
+        # A branch taken is the decision of the last approval before it: approved down "approved", and so on.
+        decider = next((s for s in reversed(visited) if spec_of(s.type).task_type == "approval"), None)
+        for edge in branches:
+            chosen = dict(outcomes)
+            if decider is not None:
+                chosen[decider.id] = edge.label if edge.kind == "branch" else "rejected"
+            walk(edge.target, visited, chosen)
 
     walk(definition.first_step().id, [], {})
     return found
@@ -319,10 +316,11 @@ def _one_execution(rng: random.Random, ids: _Ids, routes, contact_id: str, statu
                    tables: dict[str, list[tuple]]) -> None:
     definition_id, definition, path = rng.choice(routes)
     steps = path.steps
-    waits = [i for i, s in enumerate(steps) if s.type in WAITS]
+    waits = [i for i, s in enumerate(steps) if s.type in WAIT_TYPES]
     stop = len(steps) - 1 if status == "completed" or not waits else rng.choice(waits)
     # Durations: automated steps take milliseconds, waits hours to days; the last wait is still open.
-    spans = [rng.expovariate(1 / (1.2 * DAY)) if s.type in WAITS else rng.uniform(0.005, 0.05) for s in steps[:stop + 1]]
+    spans = [rng.expovariate(1 / (1.2 * DAY)) if s.type in WAIT_TYPES else rng.uniform(0.005, 0.05)
+             for s in steps[:stop + 1]]
     open_for = 0.0 if status == "completed" else rng.expovariate(1 / (2 * DAY))
     elapsed = sum(spans[:stop]) + (spans[stop] if status == "completed" else open_for)
     start = now - elapsed - rng.uniform(0, 330) * DAY * (1 if status != "running" else 0.15)
@@ -342,10 +340,10 @@ def _one_execution(rng: random.Random, ids: _Ids, routes, contact_id: str, statu
         visit_id = ids()
         step_rows.append((visit_id, execution_id, index + 1, step.id, step.phase_id, step.type, visit_status, outcome,
                           moment, left, "timed out waiting" if visit_status == "failed" else None))
-        if step.type in ("assign_task", "wait_for_approval"):
+        spec = spec_of(step.type)
+        if spec.task_type:
             task_by_step[step.id] = (visit_id, moment, index)
-        if step.type == "wait_for_approval" or step.type == "wait_for_task":
-            source = step.id if step.type == "wait_for_approval" else step.config.get("task_from_step")
+        if spec.waits and (source := spec.task_source(step.id, step.config)) is not None:
             if source in task_by_step:
                 _task(rng, ids, tables, definition, step, steps, source, task_by_step[source], execution_id, contact_id,
                       finished, status, outcome, left, people)
@@ -377,7 +375,7 @@ def _task(rng, ids, tables, definition, wait_step, steps, source_id, source, exe
     step = definition.step(source_id)
     config = step.config
     role = (config.get("assign_to") or {}).get("role") or "reviewer"
-    approval = step.type == "wait_for_approval"
+    approval = spec_of(step.type).task_type == "approval"
     task_id = ids()
     holder = rng.choice(people.get(role) or people["reviewer"])
     if finished:

@@ -3,23 +3,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import click
 
 from .base import actor_for, cli, emit, json_option, migrated_database, org_option, table
-
-
-def _read_definition(path: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise click.ClickException(f"{path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: the file must hold one JSON object")
-    return data
 
 
 # --- workflow ---------------------------------------------------------------------------------------------
@@ -34,8 +21,10 @@ def workflow_group() -> None:
 def validate_command(file: str, as_json: bool) -> None:
     """Check a definition file; every error names its step and field."""
     from ..workflow.definition import validate_definition
+    from ..workflow.source import read_file
 
-    errors = validate_definition(_read_definition(file))
+    data, errors = read_file(file)
+    errors = errors or validate_definition(data)
     emit({"valid": not errors, "errors": [str(e) for e in errors]}, as_json,
          "valid" if not errors else "\n".join(str(e) for e in errors))
     if errors:
@@ -55,10 +44,14 @@ def validate_command(file: str, as_json: bool) -> None:
 @json_option
 def simulate_command(file, contact_email, decide, wait, var, org_slug, as_json) -> None:
     """Dry run: the path a definition takes, step by step, with the decisions and waits given. Writes nothing."""
-    from ..workflow.definition import parse_definition
+    from ..workflow.definition import DefinitionInvalid, parse_definition
     from ..workflow.simulate import parse_span, simulate
+    from ..workflow.source import read_file
 
-    definition = parse_definition(_read_definition(file))
+    data, errors = read_file(file)
+    if errors:
+        raise DefinitionInvalid(errors)
+    definition = parse_definition(data)
     contact = {"first_name": "Sample", "last_name": "Contact", "email": contact_email}
     if org_slug:
         from ..workflow.commands import find_contact
@@ -153,14 +146,26 @@ def _pairs(values, option: str) -> dict[str, str]:
 @json_option
 def import_command(file: str, org_slug: str | None, as_json: bool) -> None:
     """Validate and save a definition: new name creates it, a change makes a new version."""
+    from ..workflow.definition import DefinitionInvalid
     from ..workflow.definitions import save_definition
+    from ..workflow.source import read_file
 
-    data = _read_definition(file)
+    data, errors = read_file(file)
+    if errors:
+        raise DefinitionInvalid(errors)
     db = migrated_database()
     result = save_definition(db, actor_for(db, org_slug), data)
     verb = "created" if result.created else ("saved as version" if result.changed else "unchanged at version")
     emit(result, as_json, f"{result.name}: {verb} {result.version}" if not result.created
          else f"{result.name}: created (version 1)")
+
+
+@workflow_group.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of a definition file (point your editor at it: see the README)."""
+    from ..workflow.definition_models import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
 
 
 @workflow_group.command("list")

@@ -12,19 +12,19 @@ from sqlalchemy import func, select
 from ..access import Actor, require_role
 from ..db import Database
 from ..models import WorkflowExecution
+from . import source
 from .definition import Definition, DefinitionError, validate_definition
 from .definitions import definition_payload
+from .steps.registry import spec_of
 
-SHAPES = {"trigger": "oval", "condition": "diamond", "end": "doublecircle", "wait_for_approval": "hexagon",
-          "wait_for_task": "box", "delay": "box", "assign_task": "box"}
+EDGE_STYLES = {"next": "", "branch": "", "otherwise": ", style=dashed", "timeout": ', color="#c0392b", style=dashed'}
 
 
 def parse_text(text: str) -> tuple[dict[str, Any] | None, list[DefinitionError]]:
     """The edited JSON and every validation error; a JSON syntax error names its line and column."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [DefinitionError(None, "json", f"{exc.msg} at line {exc.lineno}, column {exc.colno}")]
+    data, problems = source.parse_text(text)
+    if problems:
+        return None, problems
     return data, validate_definition(data)
 
 
@@ -46,37 +46,27 @@ def to_dot(definition: Definition, running: dict[str, int] | None = None) -> str
     for step in definition.steps:
         if step.phase_id not in {p.id for p in definition.phases}:
             lines.append("  " + _node(step, running))
-    ids = [s.id for s in definition.steps]
-    for position, step in enumerate(definition.steps):
-        next_id = ids[position + 1] if position + 1 < len(ids) else None
-        config = step.config if isinstance(step.config, dict) else {}
-        if step.type == "end":
-            continue
-        if step.type == "condition":
-            for branch in config.get("branches") or []:
-                lines.append(f'  "{step.id}" -> "{branch.get("then_goto")}" [label="{_esc(str(branch.get("if")))}"];')
-            default = config.get("default_goto") or next_id
-            if default:
-                lines.append(f'  "{step.id}" -> "{default}" [label="otherwise", style=dashed];')
-            continue
-        if next_id:
-            lines.append(f'  "{step.id}" -> "{next_id}";')
-        policy = config.get("on_timeout")
-        if isinstance(policy, dict) and policy.get("action") == "goto":
-            lines.append(f'  "{step.id}" -> "{policy.get("step")}" [label="timeout", color="#c0392b", style=dashed];')
+    for step in definition.steps:
+        for edge in definition.edges(step.id):
+            label = f'label="{_esc(edge.label)}"' if edge.label else ""
+            attributes = (label + EDGE_STYLES[edge.kind]).lstrip(", ")
+            styled = f" [{attributes}]" if attributes else ""
+            lines.append(f'  "{_esc(step.id)}" -> "{_esc(edge.target)}"{styled};')
     lines.append("}")
     return "\n".join(lines)
 
 
 def _node(step, running: dict[str, int]) -> str:
     here = running.get(step.id, 0)
-    label = f"{step.name}\\n({step.type})" + (f"\\n● {here} running" if here else "")
+    label = "\\n".join([_esc(step.name), f"({step.type})"] + ([f"● {here} running"] if here else []))
     fill = ', fillcolor="#ffe8a3"' if here else ""
-    return f'"{step.id}" [label="{_esc(label)}", shape={SHAPES.get(step.type, "box")}{fill}];'
+    spec = spec_of(step.type)
+    return f'"{_esc(step.id)}" [label="{label}", shape={spec.shape if spec else "box"}{fill}];'
 
 
 def _esc(text: str) -> str:
-    return text.replace('"', '\\"')
+    """Text inside a Graphviz double-quoted string: a backslash or quote in a name cannot end the string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("\r", " ")
 
 
 def version_diff(old_row, new_row, old_label: str, new_label: str) -> str:

@@ -17,7 +17,7 @@ from ..access import Actor, require_role
 from ..db import Database
 from ..errors import NotFound
 from ..models import WorkflowDefinition, WorkflowDefinitionVersion, WorkflowExecution
-from .definition import Definition, parse_definition
+from .definition import Definition, parse_definition, stored_definition
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def load_version(session: Session, definition_id: uuid.UUID, version: int) -> De
     if row is None:
         raise NotFound(f"version {version} of workflow definition {definition_id} is missing")
     parent = session.get(WorkflowDefinition, definition_id)
-    parsed = parse_definition(definition_payload(row, name=parent.name if parent else "", description=""))
+    parsed = stored_definition(definition_payload(row, name=parent.name if parent else "", description=""))
     _VERSION_CACHE[(org_id, definition_id, version)] = parsed
     return parsed
 

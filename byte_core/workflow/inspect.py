@@ -15,6 +15,8 @@ from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExec
 from .definition import Definition
 from .definitions import load_version
 from .store import utcnow
+from .steps.base import Waiting
+from .steps.registry import spec_of
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def _explain(execution: WorkflowExecution, definition: Definition, steps: list[S
     if status == "paused":
         return Explanation(f"paused at {step_label}: {execution.status_reason or 'no reason recorded'}")
     visit = steps[-1] if steps else None
-    if visit is None or visit.status not in ("waiting", "running") or step is None:
+    spec = spec_of(step.type) if step is not None else None
+    if visit is None or visit.status not in ("waiting", "running") or spec is None or spec.waiting_for is None:
         due = execution.next_run_at
         when = "now" if due is None or due <= now else f"in {humanize((due - now).total_seconds())}"
         return Explanation(f"due {when}: the scheduler advances it at its next tick", next_timer_at=due)
@@ -109,28 +112,30 @@ def _explain(execution: WorkflowExecution, definition: Definition, steps: list[S
     timer_text = ""
     if timer is not None:
         left = (timer - now).total_seconds()
-        verb = "times out" if step.type != "delay" else "continues"
-        timer_text = f", {verb} in {humanize(left)}" if left > 0 else f", {verb} now (overdue {humanize(left)})"
-    if step.type == "delay":
-        return Explanation(f"waiting at {step_label}{timer_text or ''}", waiting_on=step.id, next_timer_at=timer)
-    task = _task_waited_on(execution, step, visit, tasks)
+        timer_text = (f", {spec.timer_verb} in {humanize(left)}" if left > 0
+                      else f", {spec.timer_verb} now (overdue {humanize(left)})")
+    task = _task_waited_on(execution, step, spec, visit, tasks)
     held_by = None
     if task is not None:
         held_by = (f"{users.get(task.assigned_to, task.assigned_to)}" if task.assigned_to
                    else f"role {task.assigned_role}")
-    age = humanize((now - visit.entered_at).total_seconds())
-    text = f"waiting for {step.name}" + (f", held by {held_by} for {age}" if held_by else f" for {age}") + timer_text
-    if timer is None and step.config.get("timeout_days") is None:
-        text += ", no timeout"
-    return Explanation(text, waiting_on=step.id, held_by=held_by, next_timer_at=timer)
+    waiting = Waiting(step_label=step_label, step_name=step.name, held_by=held_by,
+                      age=humanize((now - visit.entered_at).total_seconds()), timer_text=timer_text,
+                      has_timeout=timer is not None or step.config.get("timeout_days") is not None)
+    return Explanation(spec.waiting_for(waiting), waiting_on=step.id, held_by=held_by, next_timer_at=timer)
 
 
-def _task_waited_on(execution: WorkflowExecution, step, visit: StepVisit, tasks: list[Task]
+def _task_waited_on(execution: WorkflowExecution, step, spec, visit: StepVisit, tasks: list[Task]
                     ) -> Task | None:
-    if step.type == "wait_for_approval":
+    """The task a waiting step waits on: the one it created itself (in its visit's output), or the one the
+    step it names created (in the execution's variables)."""
+    source = spec.task_source(step.id, step.config)
+    if source is None:
+        return None
+    if source == step.id:
         task_id = (visit.output or {}).get("task_id")
     else:
-        task_id = ((execution.variables or {}).get(step.config.get("task_from_step"), {}) or {}).get("task_id")
+        task_id = ((execution.variables or {}).get(source) or {}).get("task_id")
     return next((t for t in tasks if str(t.id) == str(task_id)), None)
 
 
