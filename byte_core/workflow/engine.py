@@ -6,8 +6,9 @@ batch's transaction; a run that raises fails that execution alone (DESIGN.md §7
 
 - Each visit to a step is a `VisitState` (a `workflow_execution_steps` row, seq 1, 2, ...). Tasks are
   keyed by their visit (`tasks.step_visit_id` is UNIQUE), so a step re-run can never create a second task.
-- Handlers read the definition, the execution's variables, the current visit, the tasks the execution
-  owns and the contact; they never wait on anything but data in the snapshot.
+- Handlers (one per step type, in `workflow/steps/`, found through the registry) read the definition, the
+  execution's variables, the current visit, the tasks the execution owns and the contact; they never wait
+  on anything but data in the snapshot.
 """
 from __future__ import annotations
 
@@ -18,15 +19,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 from .definition import Definition, Step
-from .templates import render, resolve
+from .step_results import WAIT, Finish, Next, StepFailed, _Wait
+from .steps.registry import STEP_TYPES
+from .templates import render
 
 MAX_STEPS_PER_RUN = 500
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address_line_1", "address_line_2", "city",
                   "state", "zip")
-
-
-class StepFailed(Exception):
-    """A step cannot go on; the message is shown to people as the execution's error."""
 
 
 # --- the snapshot a run reads -----------------------------------------------------------------------------------
@@ -104,26 +103,6 @@ class RunResult:
     failure: tuple[str | None, str] | None = None
     #: "completed" or "failed" when the run ended the execution
     ended: str | None = None
-
-
-@dataclass(frozen=True)
-class Next:
-    goto: str | None = None
-    status: str = "completed"
-    outcome: str | None = None
-
-
-@dataclass(frozen=True)
-class Finish:
-    status: str
-    outcome: str
-
-
-class _Wait:
-    pass
-
-
-WAIT = _Wait()
 
 
 class Run:
@@ -328,110 +307,8 @@ def activity_row(execution: ExecutionState, action: str, details: dict[str, Any]
             "task_id": task_id, "action": action, "details": details, "created_at": now}
 
 
-# --- step handlers ---------------------------------------------------------------------------------
-def _trigger(run: Run, step: Step) -> Next:
-    run.output(step, trigger_type=step.config.get("trigger_type", "manual"), source=run.execution.source)
-    return Next(outcome="triggered")
-
-
-def _assign_task(run: Run, step: Step) -> Next:
-    task = run.task((run.visit.output or {}).get("task_id")) or run.create_task(
-        step, task_type="standard", default_title=step.name)
-    run.output(step, task_id=str(task.id))
-    return Next(outcome="assigned")
-
-
-def _wait_for_task(run: Run, step: Step) -> Any:
-    source_step = step.config["task_from_step"]
-    task = run.task((run.variables.get(source_step) or {}).get("task_id"))
-    if task is None:
-        raise StepFailed(f"{step.id}: no task from {source_step} to wait for ({source_step} has not run)")
-    _start_timer(run, step, step.config.get("timeout_days"))
-    return run.wait_on_task(step, task, approval=False)
-
-
-def _wait_for_approval(run: Run, step: Step) -> Any:
-    task = run.task((run.visit.output or {}).get("task_id"))
-    if task is None:
-        task = run.create_task(step, task_type="approval", default_title=step.name)
-        run.output(step, task_id=str(task.id))
-    _start_timer(run, step, step.config.get("timeout_days"))
-    return run.wait_on_task(step, task, approval=True)
-
-
-def _start_timer(run: Run, step: Step, days: float | None) -> None:
-    """A wait's timer runs from when the visit was entered, or from when a retry re-opened it."""
-    output = run.visit.output or {}
-    if days and run.visit.timeout_at is None and not output.get("escalated_to"):
-        base = output.get("timer_restarted_at")
-        start = datetime.fromisoformat(base) if base else run.visit.entered_at
-        run.visit.timeout_at = start + timedelta(days=days)
-
-
-def _delay(run: Run, step: Step) -> Any:
-    if run.visit.timeout_at is None:
-        config = step.config
-        span = timedelta(days=config.get("days", 0), hours=config.get("hours", 0), minutes=config.get("minutes", 0))
-        run.visit.timeout_at = run.visit.entered_at + span
-    if run.visit.timeout_at <= run.now:
-        return Next(outcome="elapsed")
-    return run.wait_until(run.visit.timeout_at)
-
-
-def _condition(run: Run, step: Step) -> Next:
-    value = resolve(step.config["field"], run.context())
-    text = "" if value is None else str(value)
-    for branch in step.config["branches"]:
-        if str(branch["if"]) == text:
-            run.output(step, value=text, branch=branch["then_goto"])
-            return Next(goto=branch["then_goto"], outcome=text)
-    default = step.config.get("default_goto")
-    run.output(step, value=text, branch=default)
-    return Next(goto=default, outcome=text or "default")
-
-
-def _set_variable(run: Run, step: Step) -> Next:
-    value = _resolve_deep(step.config.get("value"), run.context())
-    run.variables[step.config["name"]] = value
-    run.output(step, value=value)
-    return Next(outcome="set")
-
-
-def _resolve_deep(value: Any, context: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return resolve(value, context)
-    if isinstance(value, list):
-        return [_resolve_deep(item, context) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve_deep(item, context) for key, item in value.items()}
-    return value
-
-
-def _update_contact(run: Run, step: Step) -> Next:
-    contact = run.snapshot.contact
-    if contact is None:
-        raise StepFailed(f"{step.id}: the execution's contact no longer exists")
-    config = step.config
-    tags = list(run.contact_changes.get("tags", contact.get("tags")) or [])
-    tags = [t for t in tags if t not in set(config.get("remove_tags", []))]
-    tags += [t for t in config.get("add_tags", []) if t not in tags]
-    metadata = {**(run.contact_changes.get("metadata", contact.get("metadata")) or {}),
-                **_resolve_deep(config.get("metadata", {}), run.context())}
-    run.contact_changes.update(tags=tags, metadata=metadata)
-    run.output(step, tags=tags)
-    run.log("contact_updated", {"step_id": step.id, "tags": tags, "metadata_keys": sorted(config.get("metadata", {}))})
-    return Next(outcome="updated")
-
-
-def _end(run: Run, step: Step) -> Finish:
-    return Finish(step.config.get("status", "completed"), step.config.get("outcome", "completed"))
-
-
-HANDLERS: dict[str, Callable[[Run, Step], Any]] = {
-    "trigger": _trigger, "assign_task": _assign_task, "wait_for_task": _wait_for_task,
-    "wait_for_approval": _wait_for_approval, "delay": _delay, "condition": _condition,
-    "set_variable": _set_variable, "update_contact": _update_contact, "end": _end,
-}
+# Each step type's handler lives in its module (workflow/steps/), read once from the registry.
+HANDLERS: dict[str, Callable[[Run, Step], Any]] = {name: spec.handler for name, spec in STEP_TYPES.items()}
 
 
 def run_execution(snapshot: Snapshot, definition: Definition, now: datetime) -> RunResult:

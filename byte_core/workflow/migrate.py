@@ -31,9 +31,10 @@ from . import store
 from .definition import Definition, Step
 from .definitions import get_definition_row, load_version
 from .lifecycle import VISIT_OPEN
+from .steps.registry import WAIT_TYPES, spec_of
 from .store import utcnow
 
-WAITING = ("wait_for_task", "wait_for_approval", "delay")
+WAITING = WAIT_TYPES
 LIVE = ("running", "paused")
 
 
@@ -70,12 +71,20 @@ class MigrationReport:
 
 
 def _kind(source: Step, target: Step, mapping: dict[str, str]) -> str:
+    """kept when the target waits on the same thing: the same type, and for a step that waits on an earlier
+    step's task, that same (mapped) step."""
     if source.type != target.type:
         return "recreated"
-    if source.type == "wait_for_task":
-        wanted = mapping.get(source.config["task_from_step"], source.config["task_from_step"])
-        return "kept" if wanted == target.config.get("task_from_step") else "recreated"
+    source_task = _awaited_step(source)
+    if source_task is not None:
+        return "kept" if mapping.get(source_task, source_task) == _awaited_step(target) else "recreated"
     return "kept"
+
+
+def _awaited_step(step: Step) -> str | None:
+    """The earlier step whose task `step` waits on (None when it creates its own or waits on none)."""
+    source = spec_of(step.type).task_source(step.id, step.config)
+    return source if source not in (None, step.id) else None
 
 
 def plan_migration(db: Database, actor: Actor, workflow: str, from_version: int, to_version: int,
@@ -207,16 +216,17 @@ def _move_one(db: Database, actor: Actor, plan: MigrationPlan, move: PlannedMove
         if mode == "kept":
             store.update_visit(session, visit.id, step_id=target.id, phase_id=target.phase_id, step_type=target.type,
                                timeout_at=None)
-            if target.type == "wait_for_task":
-                old_source = load_version(session, plan.definition_id, plan.from_version).step(move.from_step)
-                source_key, target_key = old_source.config["task_from_step"], target.config["task_from_step"]
-                if source_key != target_key and source_key in variables:
-                    variables[target_key] = variables[source_key]
+            source_key = _awaited_step(load_version(session, plan.definition_id, plan.from_version)
+                                       .step(move.from_step))
+            target_key = _awaited_step(target)
+            if source_key and target_key and source_key != target_key and source_key in variables:
+                variables[target_key] = variables[source_key]  # the new version reads the task id there
         elif mode == "recreated":
-            old_step = load_version(session, plan.definition_id, plan.from_version).step(move.from_step)
-            awaited = []  # a wait for a task waits on the task an earlier step created: T makes its own
-            if old_step.type == "wait_for_task":
-                task_id = (variables.get(old_step.config["task_from_step"]) or {}).get("task_id")
+            awaited_step = _awaited_step(load_version(session, plan.definition_id, plan.from_version)
+                                         .step(move.from_step))
+            awaited = []  # a wait on an earlier step's task: the new step makes its own, so that one closes
+            if awaited_step:
+                task_id = (variables.get(awaited_step) or {}).get("task_id")
                 awaited = [uuid.UUID(task_id)] if task_id else []
             before["closed_tasks"] = [str(t) for t in store.close_visit_tasks(
                 session, [visit.id], f"the execution moved to version {plan.to_version}", now, also=awaited)]

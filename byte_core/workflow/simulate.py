@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import InvalidInput
 from .definition import Definition
 from .engine import ExecutionState, Snapshot, TaskState, VisitState, run_execution, user_key
+from .steps.registry import WAIT_TYPES, spec_of
 
 MAX_RUNS = 200
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
@@ -135,18 +136,16 @@ def _play_people_and_clock(definition: Definition, execution: ExecutionState, vi
     if visit is None or visit.status != "waiting":
         return now, tasks
     step = definition.step(visit.step_id)
-    task_id = None
-    if step.type == "wait_for_approval":
-        task_id = (visit.output or {}).get("task_id")
-    elif step.type == "wait_for_task":
-        task_id = (execution.variables.get(step.config.get("task_from_step")) or {}).get("task_id")
+    spec = spec_of(step.type)
+    source = spec.task_source(step.id, step.config) if spec else None  # the step whose task it waits on
+    task_id = (execution.variables.get(source) or {}).get("task_id") if source else None
     task = tasks.get(uuid.UUID(task_id)) if task_id else None
-    source = step.config.get("task_from_step")
     outcome = decisions.get(step.id) or (decisions.get(source) if source else None)
     wait = waits.get(step.id) or (waits.get(source) if source else None) or timedelta(0)
     decided_at = visit.entered_at + wait
     timer = visit.timeout_at
-    if task is not None and (outcome or step.type == "wait_for_task") and (timer is None or decided_at < timer):
+    needs_decision = task is not None and task.id in tasks and spec.task_type == "approval"
+    if task is not None and (outcome or not needs_decision) and (timer is None or decided_at < timer):
         if outcome is None:
             outcome = "completed"
         done = replace(task, status="done", outcome=outcome, outcome_comment="(dry run)", completed_by="dry-run")
@@ -175,7 +174,7 @@ def _describe(row: dict[str, Any], definition: Definition, roles: dict) -> str |
             goto = next((b.get("then_goto") for b in step.config.get("branches", []) if str(b.get("if")) == outcome),
                         step.config.get("default_goto"))
             return f"{_name(definition, step_id)}: value “{outcome}” → goes to {_name(definition, goto)}"
-        if step is not None and step.type in ("wait_for_task", "wait_for_approval", "delay"):
+        if step is not None and step.type in WAIT_TYPES:
             return f"{_name(definition, step_id)}: done ({outcome})"
         return None
     if action == "step_timed_out":

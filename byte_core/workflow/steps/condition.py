@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from ..step_results import Next
+from ..templates import resolve
 from .base import Edge, Scalar, StepId, Strict, StepType, Text
 
 
@@ -30,7 +32,17 @@ def edges(config: dict[str, Any], next_id: str | None) -> list[Edge]:
     return found
 
 
-handler = None  # [A]: the pure engine's run function for this step type goes here.
+# How the pure engine (workflow/engine.py) runs this step: `run` is the execution's Run.
+def handler(run, step) -> Next:
+    value = resolve(step.config["field"], run.context())
+    text = "" if value is None else str(value)
+    for branch in step.config["branches"]:
+        if str(branch["if"]) == text:
+            run.output(step, value=text, branch=branch["then_goto"])
+            return Next(goto=branch["then_goto"], outcome=text)
+    default = step.config.get("default_goto")
+    run.output(step, value=text, branch=default)
+    return Next(goto=default, outcome=text or "default")
 
 SPEC = StepType(name="condition", summary="Jumps to the branch whose value matches.", config=ConditionConfig,
                 module=__name__, edges=edges, shape="diamond", outputs=("value", "branch"))

@@ -1,11 +1,13 @@
 """delay: waits for a fixed time, then goes on."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..step_results import Next
 from .base import MAX_DAYS, Strict, StepType, Waiting
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -30,7 +32,15 @@ def waiting_for(w: Waiting) -> str:
     return f"waiting at {w.step_label}{w.timer_text}"
 
 
-handler = None  # [A]: the pure engine's run function for this step type goes here.
+# How the pure engine (workflow/engine.py) runs this step: `run` is the execution's Run.
+def handler(run, step):
+    if run.visit.timeout_at is None:
+        config = step.config
+        span = timedelta(days=config.get("days", 0), hours=config.get("hours", 0), minutes=config.get("minutes", 0))
+        run.visit.timeout_at = run.visit.entered_at + span
+    if run.visit.timeout_at <= run.now:
+        return Next(outcome="elapsed")
+    return run.wait_until(run.visit.timeout_at)
 
 SPEC = StepType(name="delay", summary="Waits for a fixed time.", config=DelayConfig, module=__name__, waits=True,
                 timer_verb="continues", waiting_for=waiting_for)

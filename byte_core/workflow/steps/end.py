@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ..step_results import Finish
 from .base import Edge, Name, Strict, StepType
 
 
@@ -15,7 +16,9 @@ def edges(config: dict[str, Any], next_id: str | None) -> list[Edge]:
     return []
 
 
-handler = None  # [A]: the pure engine's run function for this step type goes here.
+# How the pure engine (workflow/engine.py) runs this step: `run` is the execution's Run.
+def handler(run, step) -> Finish:
+    return Finish(step.config.get("status", "completed"), step.config.get("outcome", "completed"))
 
 SPEC = StepType(name="end", summary="Finishes the execution.", config=EndConfig, module=__name__, edges=edges,
                 shape="doublecircle")

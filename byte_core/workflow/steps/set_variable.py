@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ..step_results import Next, resolve_deep
 from .base import FreeJson, Strict, StepType
 
 
@@ -14,7 +15,12 @@ class SetVariableConfig(Strict):
     value: FreeJson
 
 
-handler = None  # [A]: the pure engine's run function for this step type goes here.
+# How the pure engine (workflow/engine.py) runs this step: `run` is the execution's Run.
+def handler(run, step) -> Next:
+    value = resolve_deep(step.config.get("value"), run.context())
+    run.variables[step.config["name"]] = value
+    run.output(step, value=value)
+    return Next(outcome="set")
 
 SPEC = StepType(name="set_variable", summary="Stores a value in the execution's variables.", config=SetVariableConfig,
                 module=__name__, outputs=("value",))

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ..step_results import start_timer
 from .base import Name, Strict, StepType, TaskFields, TimeoutFields, waiting_for_a_person
 from .wait_for_task import edges
 
@@ -19,7 +20,14 @@ class WaitForApprovalConfig(TaskFields, TimeoutFields):
     approval_options: ApprovalOptions | None = None
 
 
-handler = None  # [A]: the pure engine's run function for this step type goes here.
+# How the pure engine (workflow/engine.py) runs this step: `run` is the execution's Run.
+def handler(run, step):
+    task = run.task((run.visit.output or {}).get("task_id"))
+    if task is None:
+        task = run.create_task(step, task_type="approval", default_title=step.name)
+        run.output(step, task_id=str(task.id))
+    start_timer(run, step.config.get("timeout_days"))
+    return run.wait_on_task(step, task, approval=True)
 
 SPEC = StepType(name="wait_for_approval", summary="Asks for an approve/reject decision and waits for it.",
                 config=WaitForApprovalConfig, module=__name__, edges=edges, shape="hexagon", waits=True,
