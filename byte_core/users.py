@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from . import activity
 from .access import ROLES, Actor, require_role
 from .auth.passwords import hash_password
+from .auth.sessions import revoke_user_sessions
 from .db import Database
 from .errors import Conflict, InvalidInput, NotFound
 from .models import User
@@ -98,9 +99,11 @@ def deactivate(db: Database, actor: Actor, email_or_id: str) -> User:
         if not user.is_active:
             return user
         _guard_last_admin(session, user, removing=True)
+        now = datetime.now(timezone.utc)
         user.is_active = False
-        user.sessions_revoked_at = datetime.now(timezone.utc)
-        _audit(session, actor, user, "user_deactivated", {})
+        user.sessions_revoked_at = now
+        ended = revoke_user_sessions(session, user, "deactivated", now=now)
+        _audit(session, actor, user, "user_deactivated", {"sessions_ended": ended})
     return user
 
 

@@ -6,7 +6,10 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS, ROLES
 from byte_core.auth.login import reset_password, revoke_sessions
+from byte_core.auth.sessions import end_session, list_sessions
+from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
+from pages._sessions import session_label, sessions_table
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
 actor = current_actor()
@@ -67,13 +70,30 @@ if not user.is_active and buttons[0].button("Reactivate", key="users_reactivate"
         st.session_state["users_flash"] = f"{user.email} reactivated."
         st.rerun()
 if buttons[1].button("Revoke sessions", key="users_revoke", icon=":material/logout:"):
-    confirm(f"Sign **{user.email}** out everywhere?", lambda: revoke_sessions(database, actor, user.email),
+    confirm(f"Sign **{md_escape(user.email)}** out everywhere?", lambda: revoke_sessions(database, actor, user.email),
             f"Every session of {user.email} has ended.")
 with buttons[2].popover("Reset password", icon=":material/key:"):
     with st.form("reset"):
-        new = st.text_input("New password (10+ characters)", type="password")
+        new = st.text_input("New password (10+ characters, at most 72 bytes)", type="password")
         if st.form_submit_button("Reset"):
             with guarded():
                 reset_password(database, actor, user.email, new)
                 st.session_state["users_flash"] = f"Password of {user.email} reset; their sessions have ended."
                 st.rerun()
+
+st.subheader("Signed-in devices")
+sessions = []
+with guarded():
+    sessions = list_sessions(database, actor, user.email)
+sessions_table(sessions, st.session_state.get("session_id"))
+if sessions:
+    by_id = {s.id: s for s in sessions}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox("Device", list(by_id), format_func=lambda key: session_label(by_id[key]),
+                            key="users_device")
+    # No confirmation: it only asks that person to sign in again on that one device.
+    if right.button("Sign out that device", key="users_device_out", icon=":material/logout:"):
+        with guarded():
+            end_session(database, actor, chosen, reason="revoked")
+            st.session_state["users_flash"] = f"{md_escape(user.email)} is signed out of {md_escape(session_label(by_id[chosen]))}."
+            st.rerun()

@@ -50,7 +50,7 @@ def test_signing_out_also_ends_the_identity(demo):
     # AppTest carrying the same session; the click itself is exercised by the browser test.
     after = AppTest.from_file(APP, default_timeout=30)
     after.secrets["auth"], after.user = AUTH, dict(at.user)
-    for key in ("actor", "issued_at", "username", "via_identity"):
+    for key in ("actor", "session_id", "via_identity"):
         after.session_state[key] = at.session_state[key]
     after.session_state["sign_out_requested"] = True
     after.run()
