@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -172,6 +172,10 @@ def test_another_organization_cannot_see_or_end_my_session(database, person):
 
     stranger = Actor.system(new_org(database).id)
     result = sign_in(database, person)
+    with database.session(stranger.org_id) as session:  # row-level security, below the services
+        assert session.scalar(select(UserSession).where(UserSession.id == result.session.id)) is None
+        assert session.execute(update(UserSession).where(UserSession.id == result.session.id)
+                               .values(revoked_at=datetime.now(timezone.utc), revoked_reason="x")).rowcount == 0
     with pytest.raises(NotFound):
         end_session(database, stranger, result.session.id)
     with pytest.raises(NotFound):
