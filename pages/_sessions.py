@@ -6,8 +6,10 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from byte_core.auth.sessions import SessionInfo, device_label
-from pages._ui import ago, empty_state
+from byte_core.access import Actor
+from byte_core.auth.sessions import SessionInfo, device_label, end_session
+from byte_core.text import md_escape
+from pages._ui import ago, empty_state, guarded
 
 
 def reference(info: SessionInfo) -> str:
@@ -30,3 +32,19 @@ def sessions_table(sessions: list[SessionInfo], current: uuid.UUID | None = None
         "address": s.ip or "unknown", "signed in": ago(s.created_at), "last active": ago(s.last_seen_at),
         "browser": s.user_agent or "",
     } for s in sessions]), hide_index=True, width="stretch")
+
+
+def sign_out_one_device(database, actor: Actor, sessions: list[SessionInfo], *, key: str, label: str,
+                        flash_key: str, flash: str) -> None:
+    """Pick one of `sessions` and sign it out. No confirmation: it only asks for a sign-in again on that device.
+    `flash` is Markdown (the caller escapes its own user text) and gets the device's label appended."""
+    if not sessions:
+        return
+    by_id = {s.id: s for s in sessions}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox(label, list(by_id), format_func=lambda key: session_label(by_id[key]), key=key)
+    if right.button("Sign out that device", key=f"{key}_out", icon=":material/logout:"):
+        with guarded():
+            end_session(database, actor, chosen, reason="revoked")
+            st.session_state[flash_key] = f"{flash} {md_escape(session_label(by_id[chosen]))}."
+            st.rerun()

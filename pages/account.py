@@ -3,9 +3,9 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS
 from byte_core.auth.login import change_password
-from byte_core.auth.sessions import end_session, list_sessions, sign_out_everywhere
+from byte_core.auth.sessions import list_sessions, sign_out_everywhere
 from byte_core.text import md_escape
-from pages._sessions import session_label, sessions_table
+from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import current_actor, db, guarded, show_flash
 
 actor = current_actor()
@@ -48,16 +48,8 @@ sessions = []
 with guarded():
     sessions = list_sessions(database, actor)
 sessions_table(sessions, this_session)
-others = {s.id: s for s in sessions if s.id != this_session}
-if others:
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = left.selectbox("Another device", list(others), format_func=lambda key: session_label(others[key]),
-                            key="account_device")
-    if right.button("Sign out that device", key="account_device_out", icon=":material/logout:"):
-        with guarded():
-            end_session(database, actor, chosen, reason="revoked")
-            st.session_state["account_flash"] = f"Signed out {md_escape(session_label(others[chosen]))}."
-            st.rerun()
+sign_out_one_device(database, actor, [s for s in sessions if s.id != this_session], key="account_device",
+                    label="Another device", flash_key="account_flash", flash="Signed out")
 buttons = st.columns(2)
 buttons[0].button("Sign out this device", key="account_sign_out", icon=":material/logout:",
                   on_click=lambda: st.session_state.update(sign_out_requested=True))

@@ -6,10 +6,10 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS, ROLES
 from byte_core.auth.login import reset_password, revoke_sessions
-from byte_core.auth.sessions import end_session, list_sessions
+from byte_core.auth.sessions import list_sessions
 from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
-from pages._sessions import session_label, sessions_table
+from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
 actor = current_actor()
@@ -86,14 +86,5 @@ sessions = []
 with guarded():
     sessions = list_sessions(database, actor, user.email)
 sessions_table(sessions, st.session_state.get("session_id"))
-if sessions:
-    by_id = {s.id: s for s in sessions}
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = left.selectbox("Device", list(by_id), format_func=lambda key: session_label(by_id[key]),
-                            key="users_device")
-    # No confirmation: it only asks that person to sign in again on that one device.
-    if right.button("Sign out that device", key="users_device_out", icon=":material/logout:"):
-        with guarded():
-            end_session(database, actor, chosen, reason="revoked")
-            st.session_state["users_flash"] = f"{md_escape(user.email)} is signed out of {md_escape(session_label(by_id[chosen]))}."
-            st.rerun()
+sign_out_one_device(database, actor, sessions, key="users_device", label="Device", flash_key="users_flash",
+                    flash=f"{md_escape(user.email)} is signed out of")

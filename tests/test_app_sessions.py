@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
@@ -15,10 +14,9 @@ from streamlit.testing.v1 import AppTest
 from byte_core.access import Actor
 from byte_core.auth.sessions import COOKIE_NAME, list_sessions, redeem_handoff, session_actor
 from byte_core.db import get_database
-from byte_core.demo import DEMO_USERS, seed_demo
+from byte_core.demo import seed_demo
+from tests.test_app_pages import APP, ROLE_PASSWORD, signed_in
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-ROLE_PASSWORD = {roles[0]: (email, password) for email, roles, password, *_ in DEMO_USERS}
 START = re.compile(r'window\.location\.replace\("(/api/session/start\?code=([A-Za-z0-9_-]+)&next=[^"]*)"\)')
 
 
@@ -34,18 +32,6 @@ def browser_cookies(cookies: dict):
                              remote_ip="10.1.2.3")
     with mock.patch("streamlit.runtime.context._get_client_context", return_value=client):
         yield
-
-
-def signed_in(role: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    email, password = ROLE_PASSWORD[role]
-    at.text_input[0].input(email)
-    at.text_input[1].input(password)
-    at.button[0].click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def cookie_for(at: AppTest) -> str:

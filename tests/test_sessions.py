@@ -25,14 +25,7 @@ from byte_core.errors import NotFound, PermissionDenied
 from byte_core.models import ActivityLog, UserSession
 from byte_core.users import add_user
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def person(database, actor):
-    user = add_user(database, actor, f"s-{uuid.uuid4().hex[:8]}@example.org", "reviewer", password=PASSWORD,
-                    password_rounds=4)
-    return Actor(actor.org_id, user.id, frozenset(["reviewer"]), user.email)
+from tests.test_auth import PASSWORD, person  # noqa: F401 - `person` is a fixture
 
 
 @pytest.fixture
