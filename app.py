@@ -189,7 +189,8 @@ def main() -> None:
     if actor is not None:
         # Checked on every run: a sign-out elsewhere, a revocation, a password change or a deactivation
         # ends the session now, and role changes apply at once.
-        actor = session_actor(database, actor.org_id, st.session_state["session_id"])
+        session_id = st.session_state.get("session_id")
+        actor = session_actor(database, actor.org_id, session_id) if session_id is not None else None
         if actor is None:
             _forget("Your session ended (signed out elsewhere, password changed, sessions revoked or account "
                     "deactivated).")

@@ -11,7 +11,7 @@ from tests.conftest import new_org
 
 ORG_TABLES = ["users", "contacts", "workflow_definitions", "workflow_definition_versions", "workflow_executions",
               "workflow_execution_steps", "tasks", "notes", "activity_log", "formstack_config",
-              "formstack_submissions"]
+              "formstack_submissions", "user_sessions"]
 
 
 def populate(database, org_id: str) -> dict[str, object]:
@@ -48,6 +48,9 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["formstack_submissions"] = one(
             "INSERT INTO formstack_submissions (org_id, form_id, submission_id, raw_payload) "
             "VALUES (:org, 'f', 's1', '{}') RETURNING id")
+        ids["user_sessions"] = one("INSERT INTO user_sessions (org_id, user_id, token_hash, expires_at) "
+                                   "VALUES (:org, :u, 'hash-' || :org, now() + interval '1 hour') RETURNING id",
+                                   u=ids["users"])
     return ids
 
 
@@ -126,3 +129,13 @@ def test_login_lookup_reveals_only_the_email_asked_for(database, two_orgs):
     with database.session(None, login_email=f"{b}@example.com") as s:
         rows = s.execute(text("SELECT id FROM users")).scalars().all()
     assert rows == [b_ids["users"]]
+
+
+def test_session_lookup_reveals_only_the_token_asked_for(database, two_orgs):
+    """A browser's cookie is looked up before its organization is known: only the row with that hash shows."""
+    a, a_ids, b, b_ids = two_orgs
+    with database.session(None) as s:
+        s.execute(text("SELECT set_config('app.session_lookup', :hash, true)"), {"hash": f"hash-{b}"})
+        rows = s.execute(text("SELECT id FROM user_sessions")).scalars().all()
+        changed = s.execute(text("UPDATE user_sessions SET revoked_at = now(), revoked_reason = 'x'")).rowcount
+    assert rows == [b_ids["user_sessions"]] and changed == 0

@@ -19,8 +19,9 @@ from starlette.testclient import TestClient
 from byte_core.access import Actor
 from byte_core.auth.http import routes
 from byte_core.auth.login import authenticate
-from byte_core.auth.sessions import (COOKIE_NAME, HANDOFF_TTL, device_label, digest, end_session, list_sessions,
-                                     redeem_handoff, session_for_token, sign_out_everywhere)
+from byte_core.auth.sessions import (COOKIE_NAME, HANDOFF_TTL, LIFETIME, device_label, digest, end_session,
+                                     list_sessions, redeem_handoff, session_actor, session_for_token,
+                                     sign_out_everywhere)
 from byte_core.errors import NotFound, PermissionDenied
 from byte_core.models import ActivityLog, UserSession
 from byte_core.users import add_user
@@ -125,6 +126,27 @@ def test_an_unreadable_or_forged_cookie_is_simply_signed_out(database, cookie):
     """Issue [C] 5: a forged cookie (alg=none, HS512) used to raise InvalidAlgorithmError on the page."""
     assert session_for_token(database, cookie) is None
     assert redeem_handoff(database, cookie) is None
+
+
+def test_a_session_ends_after_its_lifetime_and_notes_activity_at_most_once_a_minute(database, person):
+    result = sign_in(database, person)
+    created = row(database, person.org_id, result.session.id).created_at
+    assert session_actor(database, person.org_id, result.session.id, now=created + timedelta(seconds=30))
+    assert row(database, person.org_id, result.session.id).last_seen_at == created  # no write on every click
+    assert session_actor(database, person.org_id, result.session.id, now=created + timedelta(minutes=2))
+    assert row(database, person.org_id, result.session.id).last_seen_at == created + timedelta(minutes=2)
+    assert session_actor(database, person.org_id, result.session.id, now=created + LIFETIME) is None
+
+
+def test_long_ended_sessions_are_pruned_at_the_users_next_sign_in(database, person):
+    old, recent = sign_in(database, person), sign_in(database, person)
+    end_session(database, person, old.session.id)
+    end_session(database, person, recent.session.id)
+    with database.session(person.org_id) as session:
+        session.get(UserSession, old.session.id).revoked_at = datetime.now(timezone.utc) - timedelta(days=31)
+    sign_in(database, person)
+    assert row(database, person.org_id, old.session.id) is None
+    assert row(database, person.org_id, recent.session.id) is not None  # kept a while for the audit
 
 
 def test_a_token_guessed_in_the_right_shape_finds_nothing(database, person):
