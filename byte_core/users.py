@@ -38,7 +38,7 @@ def parse_roles(roles: str | list[str]) -> list[str]:
 
 def _user_entity_id(user_id: str) -> uuid.UUID:
     # activity_log.entity_id is a UUID while user ids are text: one stable UUID per user id.
-    from .auth.login import user_entity_id
+    from .auth.accounts import user_entity_id
 
     return user_entity_id(user_id)
 

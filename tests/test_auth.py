@@ -20,7 +20,7 @@ from byte_core.auth.login import (MAX_FAILURES, WINDOW, WRONG, LoginResult, auth
 from byte_core.auth.passwords import MAX_BYTES
 from byte_core.auth.sessions import session_actor
 from byte_core.errors import InvalidInput, PermissionDenied
-from byte_core.models import ActivityLog, LoginAttempt, User
+from byte_core.models import ActivityLog, LoginAttempt
 from byte_core.users import add_user, deactivate
 
 PASSWORD = "correct horse battery"

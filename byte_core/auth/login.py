@@ -125,12 +125,14 @@ def _signed_in(db: Database, user: User, now: datetime, details: dict, user_agen
 def _revoked_since(user: User, issued_at: datetime) -> bool:
     """An identity token issued before the user's last revocation or password change is refused. Compared
     at full precision; the token's `iat` is whole seconds rounded down, so the doubt goes to refusing."""
-    return any(cutoff is not None and issued_at < cutoff for cutoff in (user.password_changed_at, user.sessions_revoked_at))
+    cutoffs = (user.password_changed_at, user.sessions_revoked_at)
+    return any(cutoff is not None and issued_at < cutoff for cutoff in cutoffs)
 
 
 def change_password(db: Database, actor: Actor, current_password: str, new_password: str, *,
                     keep_session=None) -> None:
-    """Change the actor's own password; every other session of theirs ends (`keep_session`, this browser's, lives on)."""
+    """Change the actor's own password; every other session of theirs ends (`keep_session`, this browser's,
+    lives on)."""
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in user can change their password")
     check_password_policy(new_password)
