@@ -29,7 +29,7 @@ SESSION_KEYS = ("actor", "session_id", "via_identity", "handoff")
 
 def _go(url: str) -> None:
     """Send the browser to one of our /api/ routes (a full navigation: only an HTTP response can set or
-    clear an HttpOnly cookie). The URL is built here from a random code and a checked path, never user text."""
+    clear an HttpOnly cookie). The URL is ours: a random URL-safe code and a percent-encoded path."""
     st.html(f"<script>window.location.replace({json.dumps(url)})</script>", unsafe_allow_javascript=True)
 
 
@@ -39,7 +39,9 @@ def _here() -> str:
     if not isinstance(url, str):
         return "/"
     parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.path in ("", "/login"):  # the sign-in page itself is no place to come back to
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _start(result) -> None:
