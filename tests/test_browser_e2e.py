@@ -284,3 +284,23 @@ def test_the_session_cookie_is_httponly_survives_a_reload_and_a_forged_one_is_si
         page.goto(live_app)
         sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
         assert page.get_by_test_id("stException").count() == 0
+
+
+def test_sign_out_everywhere_from_my_account_ends_the_other_browser_too(demo, live_app, browser, page):
+    """Revocation is a row: the other browser's cookie stops working at its next page load."""
+    sign_in(page, live_app, "hr")
+    other_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = other_context.new_page()
+        sign_in(other, live_app, "hr")
+        open_page(page, "My account")
+        cells = page.locator("[data-testid=stDataFrame] [role=gridcell]")  # canvas-drawn: read the grid cells
+        sync_api.expect(cells.filter(has_text="(this device)")).to_have_count(1)
+        page.get_by_role("button", name="Sign out everywhere", exact=True).click()
+        page.get_by_role("button", name="Yes, sign out everywhere", exact=True).click()
+        sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+        other.reload()
+        sync_api.expect(other.get_by_role("heading", name="Sign in").first).to_be_visible()
+        assert other.get_by_test_id("stException").count() == 0
+    finally:
+        other_context.close()
