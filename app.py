@@ -1,47 +1,65 @@
-"""BYTE Dashboard: sign-in, navigation by role, and the /api/ routes (Formstack intake).
+"""BYTE Dashboard: sign-in, navigation by role, and the /api/ routes (Formstack intake, browser sessions).
 
-Sign-in uses our own form and `byte_core.auth.login` (lockout in the database, equal timing,
-audit). streamlit-authenticator is used only for its signed re-authentication cookie, created once
-here, hardened as DESIGN.md §5 says: a random key kept outside the repo, a short expiry, and a
-cookie issued before the user's last password change or session revocation is refused.
+Sign-in uses our own form and `byte_core.auth.login` (lockout in the database under a per-email lock,
+equal timing, audit). A signed-in browser holds a server-side session (`byte_core.auth.sessions`): the
+sign-in sends the browser through /api/session/start, which sets an HttpOnly cookie holding a random
+token whose hash is a row in `user_sessions`; a new page load reads it back with `st.context.cookies`.
+Every run re-checks the row, so a sign-out, a revocation or a deactivation ends the session at once.
 
 When `.streamlit/secrets.toml` has an `[auth]` section (OpenID Connect, DESIGN.md §5), the sign-in page
 also offers `st.login`; the provider's verified email is mapped to an active BYTE user by
-`authenticate_identity`, and that identity is subject to the same revocation rules.
+`authenticate_identity`, which opens the same kind of session.
 """
+import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
-from byte_core.intake.http import routes
+from byte_core.auth.http import END_PATH, START_PATH
+from byte_core.auth.http import routes as session_routes
+from byte_core.intake.http import routes as intake_routes
 
 # `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes.
-app = st.App(__file__, routes=routes)
+app = st.App(__file__, routes=[*intake_routes, *session_routes])
 
-COOKIE_NAME = "byte_session"
-COOKIE_DAYS = 0.5
-
-
-def _authenticator():
-    import streamlit_authenticator as stauth
-
-    from byte_core.auth.sessions import cookie_key
-
-    # Never pass api_key: it sends data to a third-party server.
-    return stauth.Authenticate({"usernames": {}}, COOKIE_NAME, cookie_key(), COOKIE_DAYS)
+SESSION_KEYS = ("actor", "session_id", "via_identity", "handoff")
 
 
-def _restore_from_cookie(database, authenticator) -> None:
-    from byte_core.auth.login import session_still_valid
+def _go(url: str) -> None:
+    """Send the browser to one of our /api/ routes (a full navigation: only an HTTP response can set or
+    clear an HttpOnly cookie). The URL is ours: a random URL-safe code and a percent-encoded path."""
+    st.html(f"<script>window.location.replace({json.dumps(url)})</script>", unsafe_allow_javascript=True)
 
-    token = authenticator.cookie_controller.get_cookie()
-    if not token:
+
+def _here() -> str:
+    """The path (and query) the browser is on, to come back to after a trip through /api/."""
+    url = st.context.url
+    if not isinstance(url, str):
+        return "/"
+    parts = urlsplit(url)
+    if parts.path in ("", "/login"):  # the sign-in page itself is no place to come back to
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _start(result) -> None:
+    """This browser session is signed in now; its cookie is set on the trip through /api/session/start."""
+    st.session_state.update(actor=result.actor, session_id=result.session.id, handoff=result.session.handoff_code,
+                            signed_out=False)
+
+
+def _restore_from_cookie(database) -> None:
+    from byte_core.auth.sessions import COOKIE_NAME, session_for_token
+
+    try:
+        token = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # noqa: BLE001 - an unreadable cookie header is a browser that is not signed in
         return
-    issued = datetime.fromtimestamp(token["exp_date"], timezone.utc) - timedelta(days=COOKIE_DAYS)
-    actor = session_still_valid(database, token["username"], issued)
-    if actor is not None:
-        st.session_state.update(actor=actor, issued_at=issued, username=token["username"])
+    found = session_for_token(database, token)
+    if found is not None:
+        st.session_state.update(session_id=found[0], actor=found[1])
 
 
 def sso_providers() -> list[str | None]:
@@ -72,23 +90,35 @@ def _restore_from_identity(database) -> None:
     if not result.ok:
         st.session_state["identity_refused"] = result.message
         return
-    st.session_state.update(actor=result.actor, issued_at=issued or datetime.now(timezone.utc),
-                            username=result.actor.email, via_identity=True, logout=False)
+    _start(result)
+    st.session_state["via_identity"] = True
 
 
-def _sign_out(authenticator, message: str | None = None) -> None:
-    try:
-        authenticator.cookie_controller.delete_cookie()
-    except Exception:  # noqa: BLE001 - the cookie may already be gone
-        pass
-    for key in ("actor", "issued_at", "username", "via_identity"):
+def _forget(message: str | None = None) -> None:
+    """This browser session is signed out (the row has ended already)."""
+    for key in SESSION_KEYS:
         st.session_state.pop(key, None)
-    st.session_state["logout"] = True
+    st.session_state["signed_out"] = True  # no automatic sign-in again from this browser session
     if message:
         st.session_state["signed_out_message"] = message
 
 
-def _login_form(database, authenticator) -> None:
+def _sign_out(database) -> None:
+    """The Sign out button: end this session's row, then clear the cookie (or the identity)."""
+    from byte_core.auth.sessions import end_session
+
+    actor, session_id = st.session_state.get("actor"), st.session_state.get("session_id")
+    via_identity = st.session_state.get("via_identity")
+    if actor is not None and session_id is not None:
+        end_session(database, actor, session_id)
+    _forget()
+    if via_identity and st.user.is_logged_in:
+        st.logout()  # ends Streamlit's identity cookie too, or the next visit would sign straight in
+    else:
+        _go(f"{END_PATH}?next=/")
+
+
+def _login_form(database) -> None:
     from byte_core.auth.login import authenticate
     from byte_core.text import md_escape
 
@@ -110,10 +140,8 @@ def _login_form(database, authenticator) -> None:
         if not result.ok:
             st.error(result.message)  # fixed sentences: no user text in them
             return
-        # The cookie is written on the next run: a component rendered just before st.rerun() may never
-        # reach the browser, and then a reload would ask for the password again.
-        st.session_state.update(actor=result.actor, issued_at=datetime.now(timezone.utc), username=result.actor.email,
-                                logout=False, reissue_cookie=True)
+        # The trip through /api/session/start starts on the next run, drawn at its top (see main).
+        _start(result)
         st.rerun()
     providers = sso_providers()
     if providers and not refused:
@@ -141,8 +169,7 @@ def _sidebar(actor) -> None:
     with st.sidebar:
         st.markdown(f"**{md_escape(actor.email)}**")
         st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {md_escape(actor.org_id)}")
-        # Handled at the top of the next run (see main), so the cookie's deletion renders in a run that
-        # completes: a component followed by st.rerun() may never reach the browser.
+        # Handled at the top of the next run (see main), before anything reads the session.
         st.button("Sign out", icon=":material/logout:", width="stretch",
                   on_click=lambda: st.session_state.update(sign_out_requested=True))
 
@@ -151,45 +178,34 @@ def main() -> None:
     from pages._registry import pages_for
     from pages._ui import db
 
-    from byte_core.auth.login import session_still_valid
+    from byte_core.auth.sessions import session_actor
 
     st.set_page_config(page_title="BYTE Dashboard", page_icon=":material/hub:", layout="wide")
     database = db()
-    authenticator = _authenticator()
     if st.session_state.pop("sign_out_requested", False):
-        from byte_core.auth.login import end_session
-
-        via_identity = st.session_state.get("via_identity")
-        if "actor" in st.session_state:  # recorded on the server: the browser may keep the cookie
-            end_session(database, st.session_state["actor"], st.session_state["issued_at"],
-                        keep_for=timedelta(days=COOKIE_DAYS))
-        _sign_out(authenticator)
-        if via_identity and st.user.is_logged_in:
-            st.logout()  # ends Streamlit's identity cookie too, or the next visit would sign straight in
-    if "actor" not in st.session_state and not st.session_state.get("logout"):
-        _restore_from_cookie(database, authenticator)
-    if "actor" not in st.session_state and not st.session_state.get("logout"):
+        _sign_out(database)
+    signed_out = st.session_state.get("signed_out")
+    if "actor" not in st.session_state and not signed_out:
+        _restore_from_cookie(database)
+    if "actor" not in st.session_state and not signed_out:
         _restore_from_identity(database)
     actor = st.session_state.get("actor")
     if actor is not None:
-        # Checked on every run: deactivation, a password change or a revocation ends the session now,
-        # and role changes apply at once.
-        actor = session_still_valid(database, actor.email, st.session_state["issued_at"])
+        # Checked on every run: a sign-out elsewhere, a revocation, a password change or a deactivation
+        # ends the session now, and role changes apply at once.
+        session_id = st.session_state.get("session_id")
+        actor = session_actor(database, actor.org_id, session_id) if session_id is not None else None
         if actor is None:
-            _sign_out(authenticator, "Your session ended (password changed, sessions revoked or account deactivated).")
+            _forget("Your session ended (signed out elsewhere, password changed, sessions revoked or account "
+                    "deactivated).")
         else:
             st.session_state["actor"] = actor
-            if st.session_state.get("reissue_cookie"):
-                authenticator.cookie_controller.set_cookie()
-                # The session is known by the cookie's issue time from now on (what a restore reads back,
-                # and what sign-out records). The flag clears only here: a click that interrupts this run
-                # inside set_cookie leaves it set, so the next run writes the cookie again and records it.
-                expires = authenticator.cookie_controller.cookie_model.exp_date
-                st.session_state["issued_at"] = datetime.fromtimestamp(expires, timezone.utc) - timedelta(days=COOKIE_DAYS)
-                st.session_state["reissue_cookie"] = False
+            if handoff := st.session_state.get("handoff"):
+                # Drawn first and on every run until the browser leaves, so a click cannot drop it.
+                _go(f"{START_PATH}?code={quote(handoff)}&next={quote(_here())}")
     if actor is None:
         def login_page() -> None:
-            _login_form(database, authenticator)
+            _login_form(database)
 
         st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
         return

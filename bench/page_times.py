@@ -57,14 +57,19 @@ def user_for(database, org_id: str, role: str):
         return actor_of(user)
 
 
-def signed_in_app(actor):
+def signed_in_app(database, actor):
+    """An app signed in as `actor`, as after the password form: a live session row in session state."""
     from streamlit.testing.v1 import AppTest
 
+    from byte_core.auth.sessions import open_session
+    from byte_core.models import User
+
+    with database.session(actor.org_id, user_id=actor.user_id) as session:
+        issued = open_session(session, session.get(User, actor.user_id), ip=None, user_agent="bench/page_times",
+                              now=datetime.now(timezone.utc))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["actor"] = actor
-    at.session_state["issued_at"] = datetime.now(timezone.utc)
-    at.session_state["username"] = actor.email
-    at.session_state["logout"] = False
+    at.session_state["session_id"] = issued.id
     return at
 
 
@@ -73,7 +78,7 @@ def measure(database, clock: SqlClock, actor, runs: int) -> list[tuple[str, floa
 
     results = []
     for spec in pages_for(actor.roles):
-        at = signed_in_app(actor)
+        at = signed_in_app(database, actor)
         at.run()
         at.switch_page(f"pages/{spec.file}")
         walls, sqls, statements = [], [], []
@@ -109,7 +114,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="byte-bench-pages-") as tmp:
         os.environ["BYTE_DATA_DIR"] = tmp
         os.environ.pop("DATABASE_URL", None)
-        os.environ.setdefault("BYTE_COOKIE_KEY", "bench-only-cookie-key")
         from byte_core import db as db_module
         from byte_core.db import get_database, migrate
         from byte_core.demo import seed_demo

@@ -76,8 +76,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"), default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(TZ)
     sessions_revoked_at: Mapped[datetime | None] = mapped_column(TZ)
-    ended_sessions: Mapped[list[datetime]] = mapped_column(ARRAY(TZ), nullable=False, server_default=text("'{}'"),
-                                                          default=list)
     last_login_at: Mapped[datetime | None] = mapped_column(TZ)
 
     @property
@@ -101,6 +99,31 @@ class LoginAttempt(Base):
     was_successful: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class UserSession(Base):
+    """A signed-in browser (migration 0007): only hashes of its cookie token and handoff code are kept."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        CheckConstraint("(revoked_at IS NULL) = (revoked_reason IS NULL)", name="user_sessions_revoked_with_reason"),
+        Index("idx_user_sessions_user", "org_id", "user_id", "created_at"),
+        _org_fk("user_sessions", "user_id", "users", "CASCADE"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    handoff_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    handoff_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    last_seen_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    expires_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    ip: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Contact(Base):

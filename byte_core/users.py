@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from . import activity
 from .access import ROLES, Actor, require_role
 from .auth.passwords import hash_password
+from .auth.sessions import revoke_user_sessions
 from .db import Database
 from .errors import Conflict, InvalidInput, NotFound
 from .models import User
@@ -38,7 +39,7 @@ def parse_roles(roles: str | list[str]) -> list[str]:
 
 def _user_entity_id(user_id: str) -> uuid.UUID:
     # activity_log.entity_id is a UUID while user ids are text: one stable UUID per user id.
-    from .auth.login import user_entity_id
+    from .auth.accounts import user_entity_id
 
     return user_entity_id(user_id)
 
@@ -107,9 +108,11 @@ def deactivate(db: Database, actor: Actor, email_or_id: str) -> User:
         if not user.is_active:
             return user
         _guard_last_admin(session, user, removing=True)
+        now = datetime.now(timezone.utc)
         user.is_active = False
-        user.sessions_revoked_at = datetime.now(timezone.utc)
-        _audit(session, actor, user, "user_deactivated", {})
+        user.sessions_revoked_at = now
+        ended = revoke_user_sessions(session, user, "deactivated", now=now)
+        _audit(session, actor, user, "user_deactivated", {"sessions_ended": ended})
     return user
 
 

@@ -1,15 +1,16 @@
-"""My account: who I am, my roles, change my password."""
-from datetime import datetime, timedelta, timezone
-
+"""My account: who I am, my roles, change my password, the devices I am signed in on."""
 import streamlit as st
 
 from byte_core.access import ROLE_LABELS
 from byte_core.auth.login import change_password
+from byte_core.auth.sessions import list_sessions, sign_out_everywhere
 from byte_core.text import md_escape
+from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import current_actor, db, guarded, show_flash
 
 actor = current_actor()
 database = db()
+this_session = st.session_state.get("session_id")
 st.title("My account")
 st.markdown(f"**{md_escape(actor.email)}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
 
@@ -17,16 +18,40 @@ show_flash("account_flash")
 st.subheader("Change password")
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", autocomplete="current-password")
-    new = st.text_input("New password (10+ characters)", type="password", autocomplete="new-password")
+    new = st.text_input("New password (10+ characters, at most 72 bytes)", type="password",
+                        autocomplete="new-password")
     again = st.text_input("New password again", type="password", autocomplete="new-password")
     if st.form_submit_button("Change password", type="primary"):
         if new != again:
             st.error("The two new passwords differ.")
         else:
             with guarded():
-                change_password(database, actor, current, new)
-                # This session lives on (as if issued just after the change, with a fresh cookie); others end.
-                st.session_state["issued_at"] = datetime.now(timezone.utc) + timedelta(seconds=2)
-                st.session_state["reissue_cookie"] = True
+                # This browser's session lives on; every other one ends.
+                change_password(database, actor, current, new, keep_session=this_session)
                 st.session_state["account_flash"] = "Password changed. Your other sessions have been signed out."
                 st.rerun()
+
+
+@st.dialog("Sign out everywhere?")
+def confirm_everywhere() -> None:
+    st.markdown("Every browser signed in with your account is signed out, this one included.")
+    if st.button("Yes, sign out everywhere", type="primary", key="account_everywhere_confirm"):
+        with guarded():
+            sign_out_everywhere(database, actor)
+            # The app's sign-out then clears this browser's cookie too.
+            st.session_state["sign_out_requested"] = True
+            st.rerun()
+
+
+st.subheader("Where you are signed in")
+sessions = []
+with guarded():
+    sessions = list_sessions(database, actor)
+sessions_table(sessions, this_session)
+sign_out_one_device(database, actor, [s for s in sessions if s.id != this_session], key="account_device",
+                    label="Another device", flash_key="account_flash", flash="Signed out")
+buttons = st.columns(2)
+buttons[0].button("Sign out this device", key="account_sign_out", icon=":material/logout:",
+                  on_click=lambda: st.session_state.update(sign_out_requested=True))
+if buttons[1].button("Sign out everywhere", key="account_everywhere", icon=":material/devices:"):
+    confirm_everywhere()

@@ -6,8 +6,10 @@ import streamlit as st
 
 from byte_core.access import ROLE_LABELS, ROLES
 from byte_core.auth.login import reset_password, revoke_sessions
+from byte_core.auth.sessions import list_sessions
 from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
+from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
 actor = current_actor()
@@ -72,9 +74,17 @@ if buttons[1].button("Revoke sessions", key="users_revoke", icon=":material/logo
             f"Every session of {user.email} has ended.")
 with buttons[2].popover("Reset password", icon=":material/key:"):
     with st.form("reset"):
-        new = st.text_input("New password (10+ characters)", type="password")
+        new = st.text_input("New password (10+ characters, at most 72 bytes)", type="password")
         if st.form_submit_button("Reset"):
             with guarded():
                 reset_password(database, actor, user.email, new)
                 st.session_state["users_flash"] = f"Password of {user.email} reset; their sessions have ended."
                 st.rerun()
+
+st.subheader("Signed-in devices")
+sessions = []
+with guarded():
+    sessions = list_sessions(database, actor, user.email)
+sessions_table(sessions, st.session_state.get("session_id"))
+sign_out_one_device(database, actor, sessions, key="users_device", label="Device", flash_key="users_flash",
+                    flash=f"{md_escape(user.email)} is signed out of")

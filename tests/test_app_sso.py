@@ -41,6 +41,8 @@ def test_a_verified_identity_signs_in_as_the_matching_user(demo):
     at = identity_app(ADMIN_EMAIL.upper())
     assert at.title[0].value.startswith("Welcome")
     assert ADMIN_EMAIL in shown([m.value for m in at.sidebar.markdown][0])
+    # The same server-side session as a password sign-in, so it is listed and revocable like one.
+    assert at.session_state["session_id"] and any("/api/session/start?code=" in h.value for h in at.html)
 
 
 def test_signing_out_also_ends_the_identity(demo):
@@ -51,7 +53,7 @@ def test_signing_out_also_ends_the_identity(demo):
     # AppTest carrying the same session; the click itself is exercised by the browser test.
     after = AppTest.from_file(APP, default_timeout=30)
     after.secrets["auth"], after.user = AUTH, dict(at.user)
-    for key in ("actor", "issued_at", "username", "via_identity"):
+    for key in ("actor", "session_id", "via_identity"):
         after.session_state[key] = at.session_state[key]
     after.session_state["sign_out_requested"] = True
     after.run()

@@ -1,9 +1,12 @@
-"""Sign-in rules that streamlit-authenticator lacks (DESIGN.md §5), on the real database: lockout kept in
-the database, the same answer and the same work for unknown users, audit, and sessions that end when a
-password changes, an admin revokes them or the account is deactivated."""
+"""Sign-in rules on the real database: lockout kept in the database and decided under a per-email lock, the
+same answer and the same work for unknown users, bcrypt's 72-byte limit, audit, and sessions that end when
+a password changes, an admin revokes them or the account is deactivated (issue [C] 1-3)."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from unittest import mock
 
@@ -12,10 +15,12 @@ from sqlalchemy import select
 
 from byte_core.access import Actor
 from byte_core.auth import passwords
-from byte_core.auth.login import (MAX_FAILURES, WINDOW, WRONG, authenticate, change_password, reset_password,
-                                  revoke_sessions, session_still_valid, user_entity_id)
+from byte_core.auth.login import (MAX_FAILURES, WINDOW, WRONG, LoginResult, authenticate, change_password,
+                                  reset_password, revoke_sessions, user_entity_id)
+from byte_core.auth.passwords import MAX_BYTES
+from byte_core.auth.sessions import session_actor
 from byte_core.errors import InvalidInput, PermissionDenied
-from byte_core.models import ActivityLog, LoginAttempt, User
+from byte_core.models import ActivityLog, LoginAttempt
 from byte_core.users import add_user, deactivate
 
 PASSWORD = "correct horse battery"
@@ -78,20 +83,86 @@ def test_a_sign_in_is_audited_in_the_users_organization(database, person):
     assert row.details == {"ip": "10.0.0.7"}
 
 
-def test_a_password_change_ends_earlier_sessions_and_keeps_the_new_one(database, person):
-    before = datetime.now(timezone.utc) - timedelta(minutes=1)
-    with database.session(person.org_id) as session:  # the account is older than the session
-        session.get(User, person.user_id).password_changed_at = before - timedelta(days=3)
-    assert session_still_valid(database, person.email, before) is not None
-    with pytest.raises(InvalidInput, match="current password is not correct"):
-        change_password(database, person, "not my password", "a brand new passphrase")
-    with pytest.raises(InvalidInput, match="too short"):
-        change_password(database, person, PASSWORD, "short")
-    change_password(database, person, PASSWORD, "a brand new passphrase")
-    assert session_still_valid(database, person.email, before) is None
-    assert session_still_valid(database, person.email, datetime.now(timezone.utc)) is not None
+def live(database, result):
+    """The actor of a sign-in's session while it lasts, else None."""
+    return session_actor(database, result.actor.org_id, result.session.id)
+
+
+def test_parallel_sign_ins_check_at_most_five_passwords_and_the_right_one_is_refused(database, actor):
+    """Issue [C] 1: 20 sign-ins at once (19 wrong, the right one last) for one email. The count of failures
+    and the password check happen under one lock per email, so only five passwords are ever checked."""
+    email = f"race-{uuid.uuid4().hex[:8]}@example.org"
+    add_user(database, actor, email, "reviewer", password=PASSWORD, password_rounds=10)  # slow, as in production
+    start = threading.Barrier(20)
+
+    def sign_in(password: str, delay: float) -> LoginResult:
+        start.wait()
+        time.sleep(delay)
+        return authenticate(database, email, password)
+
+    with mock.patch.object(passwords.bcrypt, "checkpw", wraps=passwords.bcrypt.checkpw) as checked:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            wrong = [pool.submit(sign_in, f"wrong password {i}", 0) for i in range(19)]
+            right = pool.submit(sign_in, PASSWORD, 0.3)
+            results = [f.result() for f in wrong] + [right.result()]
+    assert checked.call_count == MAX_FAILURES
+    assert sum(r.message.startswith(WRONG) for r in results) == MAX_FAILURES
+    assert not results[-1].ok and results[-1].message.startswith("Too many failed sign-ins")
+    reasons = [reason for _ok, reason in attempts(database, actor.org_id, email)]
+    assert sorted(reasons) == sorted(["INVALID_PASSWORD"] * MAX_FAILURES + ["ACCOUNT_LOCKED"] * 15)
+
+
+def test_a_password_over_72_bytes_never_signs_in_even_when_its_first_72_bytes_are_right(database, actor):
+    """Issue [C] 2: bcrypt reads 72 bytes; a longer password used to be checked on those alone."""
+    email = f"long-{uuid.uuid4().hex[:8]}@example.org"
+    exact = "a-72-byte-passphrase-".ljust(MAX_BYTES, "x")
+    add_user(database, actor, email, "reviewer", password=exact, password_rounds=4)
+    with mock.patch.object(passwords.bcrypt, "checkpw", wraps=passwords.bcrypt.checkpw) as checked:
+        longer = authenticate(database, email, exact + "y")
+        huge = authenticate(database, email, exact + "z" * 1_000_000)
+    assert not longer.ok and not huge.ok and longer.message.startswith(WRONG)
+    assert checked.call_count == 2  # a failure that costs the same work as any other
+    assert authenticate(database, email, exact).ok
+
+
+@pytest.mark.parametrize("too_long", ["é" * 37, "p" * 73, "🔑" * 19])  # 74, 73 and 76 bytes; 37, 73, 19 characters
+def test_every_way_to_set_a_password_refuses_more_than_72_bytes(database, org, actor, person, too_long):
+    from click.testing import CliRunner
+
+    from byte_core.cli import cli
+
+    message = "password too long: at most 72 bytes in UTF-8"
+    with pytest.raises(InvalidInput, match=message):
+        add_user(database, actor, f"x-{uuid.uuid4().hex[:6]}@example.org", "reviewer", password=too_long)
+    with pytest.raises(InvalidInput, match=message):
+        reset_password(database, actor, person.email, too_long)
+    with pytest.raises(InvalidInput, match=message):
+        change_password(database, person, PASSWORD, too_long)
+    slug = org.slug
+    for args in (["users", "add", f"y-{uuid.uuid4().hex[:6]}@example.org", "--roles", "hr", "--password", too_long],
+                 ["users", "reset-password", person.email, "--password", too_long]):
+        outcome = CliRunner().invoke(cli, [*args, "--org", slug])
+        assert outcome.exit_code == 1 and message in outcome.output, outcome.output
+    assert authenticate(database, person.email, PASSWORD).ok  # nothing was changed
+
+
+def test_ending_sessions_takes_effect_at_once_with_no_clock_in_the_comparison(database, actor, person):
+    """Issue [C] 3: a session issued less than a second before a password change or a revocation used to
+    stay valid (issue times compared at whole seconds). Now the rows themselves end."""
+    here, elsewhere = authenticate(database, person.email, PASSWORD), authenticate(database, person.email, PASSWORD)
+    assert live(database, here) and live(database, elsewhere)
+    change_password(database, person, PASSWORD, "a brand new passphrase", keep_session=here.session.id)
+    assert live(database, elsewhere) is None  # issued milliseconds before the change
+    assert live(database, here) is not None  # the browser that changed it stays signed in
     assert not authenticate(database, person.email, PASSWORD).ok
-    assert authenticate(database, person.email, "a brand new passphrase").ok
+
+    again = authenticate(database, person.email, "a brand new passphrase")
+    revoke_sessions(database, actor, person.email)
+    assert live(database, again) is None and live(database, here) is None
+    after = authenticate(database, person.email, "a brand new passphrase")
+    assert live(database, after) is not None  # signing in again after a revocation works at once
+    reset_password(database, actor, person.email, "reset by the admin 1")
+    assert live(database, after) is None
 
 
 def test_only_an_admin_resets_passwords_or_revokes_sessions(database, actor, person):
@@ -99,33 +170,21 @@ def test_only_an_admin_resets_passwords_or_revokes_sessions(database, actor, per
         reset_password(database, person, person.email, "another long passphrase")
     with pytest.raises(PermissionDenied):
         revoke_sessions(database, person, person.email)
-    before = datetime.now(timezone.utc) - timedelta(minutes=1)
-    revoke_sessions(database, actor, person.email)
-    assert session_still_valid(database, person.email, before) is None
     reset_password(database, actor, person.email, "reset by the admin 1")
     assert authenticate(database, person.email, "reset by the admin 1").ok
 
 
 def test_a_deactivated_account_cannot_sign_in_and_its_sessions_end(database, actor, person):
+    signed_in = authenticate(database, person.email, PASSWORD)
     deactivate(database, actor, person.email)
     result = authenticate(database, person.email, PASSWORD)
     assert not result.ok and "deactivated" in result.message
-    assert session_still_valid(database, person.email, datetime.now(timezone.utc)) is None
+    assert live(database, signed_in) is None
 
 
-def test_a_signed_out_session_stays_ended_while_the_users_other_sessions_go_on(database, person):
-    from byte_core.auth.login import end_session
+def test_roles_are_read_fresh_on_every_check(database, actor, person):
+    from byte_core.users import set_roles
 
-    this_browser = datetime.now(timezone.utc)
-    other_browser = this_browser + timedelta(seconds=3)
-    long_ago = this_browser - timedelta(days=2)
-    end_session(database, person, long_ago, keep_for=timedelta(hours=12))
-    end_session(database, person, this_browser, keep_for=timedelta(hours=12))
-    assert session_still_valid(database, person.email, this_browser) is None  # even if its cookie survived
-    assert session_still_valid(database, person.email, other_browser) is not None
-    with database.session(person.org_id) as session:
-        user = session.get(User, person.user_id)
-        assert user.ended_sessions == [this_browser]  # the two-day-old entry was pruned: its cookie expired
-        actions = session.scalars(select(ActivityLog.action).where(
-            ActivityLog.entity_id == user_entity_id(person.user_id))).all()
-    assert actions.count("signed_out") == 2
+    signed_in = authenticate(database, person.email, PASSWORD)
+    set_roles(database, actor, person.email, "reviewer,hr")
+    assert live(database, signed_in).roles == {"reviewer", "hr"}

@@ -59,8 +59,7 @@ def demo(database):
 def live_app(database, demo, tmp_path_factory):
     """`streamlit run app.py` and `byte scheduler run`, both on the test database (DATABASE_URL mode)."""
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=database.owner_url, BYTE_COOKIE_KEY=uuid.uuid4().hex,
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, DATABASE_URL=database.owner_url, PYTHONUNBUFFERED="1")
     logs = tmp_path_factory.mktemp("e2e-logs")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -104,24 +103,24 @@ def page(browser):
 def sign_in(page, base: str, role: str) -> None:
     email, password = PASSWORDS[role]
     page.goto(base)
-    # The cookie component loads in an iframe and reruns the script once; a click before that rerun
-    # would be superseded by it (a person is never that fast).
     sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
-    page.wait_for_timeout(1500)
     settle(page)
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    sync_api.expect(page.get_by_text("Welcome,").first).to_be_visible()
-    # Signed in means the cookie is written: the run after sign-in renders the cookie component, whose
-    # completion (and the cookie reader noticing the new cookie) reruns the script; a navigation click
-    # during those reruns is superseded by them.
+    # Signed in, the page sends the browser through /api/session/start, which sets the HttpOnly cookie and
+    # comes back: a fresh page load, signed in by the cookie alone.
     deadline = time.monotonic() + 20
-    while not any(c["name"] == "byte_session" for c in page.context.cookies()):
-        assert time.monotonic() < deadline, "the sign-in cookie was never written"
+    while not session_cookie(page):
+        assert time.monotonic() < deadline, "the session cookie was never set"
         page.wait_for_timeout(100)
-    page.wait_for_timeout(1000)
+    page.wait_for_load_state()
+    sync_api.expect(page.get_by_text("Welcome,").first).to_be_visible()
     settle(page)
+
+
+def session_cookie(page) -> dict | None:
+    return next((c for c in page.context.cookies() if c["name"] == "byte_session"), None)
 
 
 def open_page(page, title: str) -> None:
@@ -279,7 +278,48 @@ def test_manager_sees_every_chart_render(demo, live_app, page):
     # Signing out ends the session and its cookie: a reload lands on the sign-in form again.
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
     sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+    deadline = time.monotonic() + 20
+    while session_cookie(page):
+        assert time.monotonic() < deadline, "sign-out did not clear the cookie"
+        page.wait_for_timeout(100)
     page.reload()
     sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
-    page.wait_for_timeout(2000)  # the cookie component's rerun must not sign anyone back in
-    sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+
+
+def test_the_session_cookie_is_httponly_survives_a_reload_and_a_forged_one_is_signed_out(demo, live_app, page):
+    """Issue [C] 4-5 in a real browser: page scripts cannot read the cookie, a reload stays signed in, and a
+    garbage or forged cookie shows the sign-in form, never an error page."""
+    sign_in(page, live_app, "reviewer")
+    cookie = session_cookie(page)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+    assert "byte_session" not in page.evaluate("document.cookie")
+    page.reload()
+    sync_api.expect(page.get_by_text("Welcome,").first).to_be_visible()
+    host = live_app.split("//")[1].split(":")[0]
+    for forged in ("garbage", "eyJhbGciOiJub25lIn0.eyJ1c2VybmFtZSI6InJldmlld2VyQGRlbW8uZXhhbXBsZS5jb20ifQ.",
+                   cookie["value"][:-2] + "xy"):
+        page.context.clear_cookies()
+        page.context.add_cookies([{"name": "byte_session", "value": forged, "domain": host, "path": "/"}])
+        page.goto(live_app)
+        sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+        assert page.get_by_test_id("stException").count() == 0
+
+
+def test_sign_out_everywhere_from_my_account_ends_the_other_browser_too(demo, live_app, browser, page):
+    """Revocation is a row: the other browser's cookie stops working at its next page load."""
+    sign_in(page, live_app, "hr")
+    other_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = other_context.new_page()
+        sign_in(other, live_app, "hr")
+        open_page(page, "My account")
+        cells = page.locator("[data-testid=stDataFrame] [role=gridcell]")  # canvas-drawn: read the grid cells
+        sync_api.expect(cells.filter(has_text="(this device)")).to_have_count(1)
+        page.get_by_role("button", name="Sign out everywhere", exact=True).click()
+        page.get_by_role("button", name="Yes, sign out everywhere", exact=True).click()
+        sync_api.expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+        other.reload()
+        sync_api.expect(other.get_by_role("heading", name="Sign in").first).to_be_visible()
+        assert other.get_by_test_id("stException").count() == 0
+    finally:
+        other_context.close()

@@ -63,7 +63,9 @@ def hostile_org(database):
         if "description" in config:
             config["description"] = HOSTILE
         if "approval_options" in config:
-            config["approval_options"].update(approve_label="Yes " + HOSTILE, reject_label="No " + HOSTILE)
+            # labels are at most 60 characters: the shorter attack still carries a link, emphasis and a directive
+            config["approval_options"].update(approve_label="Yes [v](https://evil.example/l) **b** :red[a]",
+                                              reject_label="No [v](https://evil.example/l) **b** :red[a]")
     save_definition(database, admin, definition)
 
     fields = {"first_name": HOSTILE, "last_name": HOSTILE, "email": "evil@example.org", "city": HOSTILE,
@@ -90,14 +92,20 @@ def hostile_org(database):
 
 
 def signed_in(database, email: str) -> AppTest:
-    from byte_core.auth.login import session_still_valid
+    """The app as after the password form: a live session row in session state."""
+    from sqlalchemy import func, select
 
-    at = AppTest.from_file(APP, default_timeout=60)
+    from byte_core.auth.sessions import open_session, session_actor
+    from byte_core.models import User
+
     now = datetime.now(timezone.utc)
-    at.session_state["actor"] = session_still_valid(database, email, now)
-    at.session_state["issued_at"] = now
-    at.session_state["username"] = email
-    at.session_state["logout"] = False
+    with database.session(None, login_email=email) as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    with database.session(user.org_id, user_id=user.id) as session:
+        issued = open_session(session, session.get(User, user.id), ip=None, user_agent="test", now=now)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = session_actor(database, user.org_id, issued.id)
+    at.session_state["session_id"] = issued.id
     at.run()
     assert not at.exception, at.exception
     return at

@@ -11,7 +11,8 @@ from tests.conftest import new_org
 
 ORG_TABLES = ["users", "contacts", "workflow_definitions", "workflow_definition_versions", "workflow_executions",
               "workflow_execution_steps", "tasks", "notes", "activity_log", "formstack_config",
-              "formstack_submissions", "saved_task_views", "workflow_migrations", "workflow_migration_items"]
+              "formstack_submissions", "saved_task_views", "workflow_migrations", "workflow_migration_items",
+              "user_sessions"]
 
 
 def populate(database, org_id: str) -> dict[str, object]:
@@ -56,6 +57,9 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["workflow_migration_items"] = one(
             "INSERT INTO workflow_migration_items (org_id, migration_id, workflow_execution_id, status) "
             "VALUES (:org, :m, :e, 'migrated') RETURNING id", m=ids["workflow_migrations"], e=e)
+        ids["user_sessions"] = one("INSERT INTO user_sessions (org_id, user_id, token_hash, expires_at) "
+                                   "VALUES (:org, :u, 'hash-' || :org, now() + interval '1 hour') RETURNING id",
+                                   u=ids["users"])
     return ids
 
 
@@ -280,3 +284,11 @@ def test_a_cross_org_reference_is_refused_for_every_org_scoped_relation(database
                 problems.append(f"{key.conname} {attempt}: a reference into another organization was stored")
         assert tried
     assert not problems, "\n".join(problems)
+def test_session_lookup_reveals_only_the_token_asked_for(database, two_orgs):
+    """A browser's cookie is looked up before its organization is known: only the row with that hash shows."""
+    a, a_ids, b, b_ids = two_orgs
+    with database.session(None) as s:
+        s.execute(text("SELECT set_config('app.session_lookup', :hash, true)"), {"hash": f"hash-{b}"})
+        rows = s.execute(text("SELECT id FROM user_sessions")).scalars().all()
+        changed = s.execute(text("UPDATE user_sessions SET revoked_at = now(), revoked_reason = 'x'")).rowcount
+    assert rows == [b_ids["user_sessions"]] and changed == 0

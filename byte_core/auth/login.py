@@ -1,25 +1,27 @@
-"""Signing in, with the rules streamlit-authenticator lacks (DESIGN.md §5): attempts and lockouts kept
-in the database, equal work for unknown users, audit of every sign-in and credential change, and
-sessions that end when a password changes or an admin revokes them."""
+"""Signing in: attempts and lockouts kept in the database and decided under a per-email lock, equal work
+for unknown users, audit of every sign-in and credential change. A successful sign-in opens a server-side
+session (sessions.py); a password change or an admin's revocation ends the user's sessions there."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from .. import activity
 from ..access import Actor, require_role
 from ..db import Database
 from ..errors import InvalidInput, PermissionDenied
 from ..models import LoginAttempt, User
+from .accounts import actor_of, audit_account, user_entity_id  # noqa: F401 - user_entity_id is imported from here
 from .passwords import check_password_policy, hash_password, verify_password
+from .sessions import IssuedSession, open_session, revoke_user_sessions, sign_out_everywhere
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 WRONG = "Email or password is incorrect."
-SAME_SESSION = timedelta(milliseconds=1)  # issue times travel as float timestamps in the cookie
+# First key of the two-key advisory lock that serialises sign-ins per email (the second is the email's
+# hash), so it cannot collide with a single-key advisory lock taken elsewhere.
+LOGIN_LOCK_SPACE = 0x6279
 
 
 @dataclass(frozen=True)
@@ -28,23 +30,20 @@ class LoginResult:
     message: str
     actor: Actor | None = None
     locked_until: datetime | None = None
-
-
-def user_entity_id(user_id: str) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"byte:user:{user_id}")
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user.org_id, user.id, frozenset(user.roles or []), user.email)
+    session: IssuedSession | None = None
 
 
 def authenticate(db: Database, email: str, password: str, *, ip: str | None = None, user_agent: str | None = None,
                  now: datetime | None = None) -> LoginResult:
-    now = now or datetime.now(timezone.utc)
     email = (email or "").strip().lower()
     if not email or not password:
         return LoginResult(False, "Enter your email and password.")
     with db.session(None, login_email=email) as session:
+        # Count, check and record under one lock per email, held until this attempt is committed: parallel
+        # sign-ins queue here, so within the window at most MAX_FAILURES wrong passwords are ever checked.
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:email))"),
+                        {"space": LOGIN_LOCK_SPACE, "email": email})
+        now = now or datetime.now(timezone.utc)  # read after the wait, so every earlier attempt counts
         user = _user_by_email(session, email)
         failures = session.scalars(select(LoginAttempt.created_at).where(
             func.lower(LoginAttempt.email) == email, LoginAttempt.was_successful.is_(False),
@@ -71,8 +70,7 @@ def authenticate(db: Database, email: str, password: str, *, ip: str | None = No
             attempt(False, "ACCOUNT_INACTIVE")
             return LoginResult(False, "This account is deactivated. Ask an admin to reactivate it.")
         attempt(True, None)
-        session.info["org_id"] = user.org_id
-    return _signed_in(db, user, now, {"ip": ip})
+    return _signed_in(db, user, now, {"ip": ip}, user_agent)
 
 
 def authenticate_identity(db: Database, email: str | None, *, provider: str, email_verified: bool | None,
@@ -80,7 +78,7 @@ def authenticate_identity(db: Database, email: str | None, *, provider: str, ema
                           now: datetime | None = None) -> LoginResult:
     """Sign-in through an OpenID Connect provider (`st.login`): the provider vouched for the email, so no
     password and no lockout, but the email must be verified and belong to an active user here, and an
-    identity issued before the user's sessions were revoked is refused like an old cookie."""
+    identity issued before the user's sessions were revoked (or password changed) is refused."""
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip().lower()
     if not email:
@@ -89,7 +87,7 @@ def authenticate_identity(db: Database, email: str | None, *, provider: str, ema
         user = _user_by_email(session, email)
         reason = ("EMAIL_NOT_VERIFIED" if email_verified is False else "USER_NOT_FOUND" if user is None
                   else "ACCOUNT_INACTIVE" if not user.is_active
-                  else "SESSION_REVOKED" if issued_at is not None and _ended_since(user, issued_at) else None)
+                  else "SESSION_REVOKED" if issued_at is not None and _revoked_since(user, issued_at) else None)
         _record_attempt(session, user, email, ip, f"oidc:{provider} {user_agent or ''}", reason, now)
     if reason is not None:
         return LoginResult(False, {
@@ -99,7 +97,7 @@ def authenticate_identity(db: Database, email: str | None, *, provider: str, ema
             "SESSION_REVOKED": "Your earlier sessions were ended (password changed or sessions revoked). "
                                f"Sign in with {provider} again.",
         }[reason])
-    return _signed_in(db, user, now, {"ip": ip, "via": f"oidc:{provider}"})
+    return _signed_in(db, user, now, {"ip": ip, "via": f"oidc:{provider}"}, user_agent)
 
 
 def _user_by_email(session, email: str) -> User | None:
@@ -109,57 +107,32 @@ def _user_by_email(session, email: str) -> User | None:
 
 def _record_attempt(session, user: User | None, email: str, ip: str | None, user_agent: str | None,
                     failure: str | None, now: datetime) -> None:
-    session.add(LoginAttempt(id=uuid.uuid4(), org_id=user.org_id if user else None, email=email, ip_address=ip,
+    session.add(LoginAttempt(org_id=user.org_id if user else None, email=email, ip_address=ip,
                              user_agent=(user_agent or "")[:300], was_successful=failure is None,
                              failure_reason=failure, created_at=now))
 
 
-def _signed_in(db: Database, user: User, now: datetime, details: dict) -> LoginResult:
-    # Audit in the user's organization (the lookup above ran before the org was known).
+def _signed_in(db: Database, user: User, now: datetime, details: dict, user_agent: str | None) -> LoginResult:
+    """The session row and the sign-in audit, in the user's organization (the lookup ran before it was known)."""
     with db.session(user.org_id, user_id=user.id) as session:
         fresh = session.get(User, user.id)
         fresh.last_login_at = now
-        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="signed_in",
-                        details=details)
-        return LoginResult(True, "Signed in.", actor=actor_of(fresh))
+        issued = open_session(session, fresh, ip=details.get("ip"), user_agent=user_agent, now=now)
+        audit_account(session, fresh, "signed_in", details)
+        return LoginResult(True, "Signed in.", actor=actor_of(fresh), session=issued)
 
 
-def _ended_since(user: User, issued_at: datetime) -> bool:
-    """A password change or a revocation after `issued_at` ends whatever was issued then, and a session
-    signed out (see end_session) stays ended even if its cookie survived."""
-    if any(cutoff is not None and issued_at < cutoff - timedelta(seconds=1)
-           for cutoff in (user.password_changed_at, user.sessions_revoked_at)):
-        return True
-    return any(abs(ended - issued_at) < SAME_SESSION for ended in user.ended_sessions or [])
+def _revoked_since(user: User, issued_at: datetime) -> bool:
+    """An identity token issued before the user's last revocation or password change is refused. Compared
+    at full precision; the token's `iat` is whole seconds rounded down, so the doubt goes to refusing."""
+    cutoffs = (user.password_changed_at, user.sessions_revoked_at)
+    return any(cutoff is not None and issued_at < cutoff for cutoff in cutoffs)
 
 
-def end_session(db: Database, actor: Actor, issued_at: datetime, keep_for: timedelta) -> None:
-    """Sign-out: remember this session's issue time, so its cookie is refused even if the browser kept it.
-    Entries older than `keep_for` (a cookie's lifetime) are dropped: those cookies have expired anyway."""
-    if actor.user_id is None:
-        return
-    now = datetime.now(timezone.utc)
-    with db.session(actor.org_id, user_id=actor.user_id) as session:
-        user = session.get(User, actor.user_id, with_for_update=True)
-        if user is None:
-            return
-        user.ended_sessions = [t for t in user.ended_sessions or [] if t > now - keep_for] + [issued_at]
-        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="signed_out",
-                        details={"email": user.email})
-
-
-def session_still_valid(db: Database, email: str, issued_at: datetime) -> Actor | None:
-    """The current actor for a session issued at `issued_at`, or None when it must end: the user was
-    deactivated, changed password, or had their sessions revoked since. Roles are read fresh."""
-    email = (email or "").strip().lower()
-    with db.session(None, login_email=email) as session:
-        user = _user_by_email(session, email)
-    if user is None or not user.is_active or _ended_since(user, issued_at):
-        return None
-    return actor_of(user)
-
-
-def change_password(db: Database, actor: Actor, current_password: str, new_password: str) -> None:
+def change_password(db: Database, actor: Actor, current_password: str, new_password: str, *,
+                    keep_session=None) -> None:
+    """Change the actor's own password; every other session of theirs ends (`keep_session`, this browser's,
+    lives on)."""
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in user can change their password")
     check_password_policy(new_password)
@@ -167,10 +140,11 @@ def change_password(db: Database, actor: Actor, current_password: str, new_passw
         user = session.get(User, actor.user_id)
         if not verify_password(current_password, user.password_hash):
             raise InvalidInput("your current password is not correct")
-        _set_password(session, user, new_password, actor, "password_changed")
+        _set_password(session, user, new_password, actor, "password_changed", keep_session=keep_session)
 
 
 def reset_password(db: Database, admin: Actor, email: str, new_password: str) -> None:
+    """An admin sets a user's password; all of that user's sessions end."""
     require_role(admin, "admin")
     check_password_policy(new_password)
     from ..users import find_user
@@ -179,19 +153,15 @@ def reset_password(db: Database, admin: Actor, email: str, new_password: str) ->
         _set_password(session, find_user(session, email), new_password, admin, "password_reset")
 
 
-def _set_password(session, user: User, new_password: str, actor: Actor, action: str) -> None:
+def _set_password(session, user: User, new_password: str, actor: Actor, action: str, *, keep_session=None) -> None:
+    now = datetime.now(timezone.utc)
     user.password_hash = hash_password(new_password)
-    user.password_changed_at = datetime.now(timezone.utc)
-    activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action=action,
-                    details={"email": user.email, "by": actor.label}, user_id=actor.user_id)
+    user.password_changed_at = now
+    ended = revoke_user_sessions(session, user, action, now=now, except_id=keep_session)
+    audit_account(session, user, action, {"email": user.email, "by": actor.label, "sessions_ended": ended}, by=actor)
 
 
-def revoke_sessions(db: Database, admin: Actor, email: str) -> None:
+def revoke_sessions(db: Database, admin: Actor, email: str) -> int:
+    """An admin signs a user out everywhere: how many sessions ended."""
     require_role(admin, "admin")
-    from ..users import find_user
-
-    with db.session(admin.org_id, user_id=admin.user_id) as session:
-        user = find_user(session, email)
-        user.sessions_revoked_at = datetime.now(timezone.utc)
-        activity.record(session, entity_type="user", entity_id=user_entity_id(user.id), action="sessions_revoked",
-                        details={"email": user.email, "by": admin.label}, user_id=admin.user_id)
+    return sign_out_everywhere(db, admin, email)

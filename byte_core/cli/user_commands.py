@@ -42,6 +42,23 @@ def add_command(email: str, roles: str, password: str | None, first_name: str | 
     emit(_row(user), as_json, f"added {user.email} with roles {','.join(user.roles)}")
 
 
+@users_group.command("reset-password")
+@click.argument("email")
+@click.option("--password", default=None, help="Prompted for (hidden) when not given.")
+@org_option
+def reset_password_command(email: str, password: str | None, org_slug: str | None) -> None:
+    """Set a user's password (for an admin locked out of the dashboard); their sessions end."""
+    from ..auth.login import reset_password
+    from ..auth.passwords import check_password_policy
+
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    check_password_policy(password)
+    db = migrated_database()
+    reset_password(db, actor_for(db, org_slug), email, password)
+    emit({"email": email}, False, f"password of {email.strip().lower()} reset; their sessions have ended")
+
+
 @users_group.command("list")
 @org_option
 @json_option

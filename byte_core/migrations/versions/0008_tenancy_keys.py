@@ -18,7 +18,7 @@ Revision ID: 0008
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -48,6 +48,7 @@ ORG_FOREIGN_KEYS = [
     ("formstack_config", "default_workflow_definition_id", "workflow_definitions", ""),
     ("formstack_submissions", "workflow_execution_id", "workflow_executions", ""),
     ("formstack_submissions", "contact_id", "contacts", ""),
+    ("user_sessions", "user_id", "users", "CASCADE"),
 ]
 
 
