@@ -11,6 +11,7 @@ from .access import Actor
 from .db import Database
 from .errors import InvalidInput, PermissionDenied
 from .models import Note
+from .notifications import emit, mention_events
 
 PARENTS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
 
@@ -34,6 +35,7 @@ def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID,
                                 details={"note_id": str(note.id), "preview": content[:80]})
         if now is not None:
             entry.created_at = now
+        emit(session, mention_events(note, now))  # [F] @email mentions
         return note
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..bulk_insert import insert_rows
 from ..models import ActivityLog, Contact, Task, User, WorkflowExecution, WorkflowExecutionStep
+from ..notifications import emit, events_from_activity, execution_event
 from .definition import Definition, Step
 from .definitions import load_version
 from .templates import resolve, render
@@ -409,6 +410,7 @@ def advance(session: Session, executions: list[WorkflowExecution], now: datetime
     batch = Batch.load(session, executions, now)
     pending: list[Any] = []
     activity_rows: list[dict[str, Any]] = []
+    failures = []  # [F] notifications: executions that failed in this batch
     for execution in executions:
         stats.executions += 1
         run: Run | None = None
@@ -419,10 +421,12 @@ def advance(session: Session, executions: list[WorkflowExecution], now: datetime
         except Exception as exc:  # noqa: BLE001 - one broken execution must not stop the batch
             _fail(session, execution, batch, exc, now, failing_step=run.step_id if run else execution.current_step_id)
             stats.failed += 1
+            failures.append(execution_event("execution_failed", execution, now, error=execution.last_error))  # [F]
             continue
         _apply(run, batch, pending, activity_rows)
         stats.steps += run.steps_done
     _insert_in_dependency_order(session, pending, activity_rows)
+    emit(session, events_from_activity(activity_rows) + failures)  # [F] notifications for the whole batch
     return stats
 
 

@@ -14,6 +14,7 @@ from ..access import Actor, require_role
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..models import Contact, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
+from ..notifications import emit, execution_event, task_event
 from .definitions import get_definition_row
 from .engine import advance
 from .runner import utcnow, wake
@@ -57,6 +58,8 @@ def start_execution_in(session: Session, actor: Actor, definition: WorkflowDefin
     activity.record(session, entity_type="workflow_execution", entity_id=execution.id, action="execution_started",
                     contact_id=contact_id, details={"workflow": definition.name, "version": definition.version,
                                                     "source": source, "source_id": source_id})
+    emit(session, [execution_event("execution_started", execution, moment, actor_user_id=actor.user_id,
+                                   workflow=definition.name, source=source)])  # [F]
     if run_now:
         advance(session, [execution], moment)
     else:
@@ -127,6 +130,7 @@ def claim_task(db: Database, actor: Actor, task_id: Any, *, now: datetime | None
         activity.record(session, entity_type="task", entity_id=task.id, action="task_claimed",
                         workflow_execution_id=task.workflow_execution_id, contact_id=task.contact_id,
                         details={"by": actor.label})
+        emit(session, [task_event("task_claimed", task, task.updated_at, actor_user_id=actor.user_id)])  # [F]
         return task
 
 
@@ -175,6 +179,8 @@ def complete_task(db: Database, actor: Actor, task_id: Any, *, outcome: str | No
                         action="approval_decided" if is_approval else "task_completed",
                         workflow_execution_id=task.workflow_execution_id, contact_id=task.contact_id,
                         details={"outcome": outcome, "comment": comment, "by": actor.label, "title": task.title})
+        emit(session, [task_event("task_decided" if is_approval else "task_completed", task, now,
+                                  actor_user_id=actor.user_id, outcome=outcome, comment=comment)])  # [F]
         if task.workflow_execution_id is not None:
             _nudge(session, task.workflow_execution_id, now)
         return task
@@ -227,6 +233,7 @@ def reassign_tasks(db: Database, actor: Actor, task_ids: list[Any], *, to_user: 
             activity.record(session, entity_type="task", entity_id=task.id, action="task_reassigned",
                             workflow_execution_id=task.workflow_execution_id, contact_id=task.contact_id,
                             details={"before": before, "to_user": user_id, "to_role": to_role})
+        emit(session, [task_event("task_reassigned", t, utcnow(), actor_user_id=actor.user_id) for t in tasks])  # [F]
         return len(tasks)
 
 
@@ -259,6 +266,8 @@ def change_status(db: Database, actor: Actor, execution_id: Any, action: str, re
                         action=f"execution_{action}d" if action != "cancel" else "execution_cancelled",
                         contact_id=execution.contact_id,
                         details={"from": before, "to": target, "reason": reason, "by": actor.label})
+        emit(session, [execution_event("execution_status_changed", execution, now, actor_user_id=actor.user_id,
+                                       action=action, reason=reason, **{"from": before, "to": target})])  # [F]
         return execution
 
 
