@@ -261,3 +261,19 @@ def test_without_smtp_email_is_off_and_nothing_waits(database, actor, monkeypatc
     status = email_status(database, actor)
     assert not status.configured and status.pending == 0
     assert uuid.UUID(str(list_notifications(database, ana)[0][0].id))
+
+
+def test_cli_sends_a_test_email(database, mailbox):
+    from click.testing import CliRunner
+
+    from byte_core.cli import cli
+
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    CliRunner().invoke(cli, ["orgs", "add", slug, "CLI Org"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["notify", "test", "ops@example.com", "--org", slug, "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert '"status": "sent"' in result.output
+    (rcpt, message), = mailbox.messages
+    assert rcpt == ["ops@example.com"] and message["Subject"] == "BYTE test email"
+    assert PUBLIC in message.get_body(("plain",)).get_content()

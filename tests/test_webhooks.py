@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -163,3 +164,27 @@ def test_only_admins_manage_webhooks(database, actor, receiver):
         add_endpoint(database, reviewer, receiver.url, ["task_created"])
     with database.session(actor.org_id) as s:
         assert s.scalar(select(WebhookDelivery)) is None
+
+
+def test_cli_add_list_test_and_deliveries(database, receiver):
+    from click.testing import CliRunner
+
+    from byte_core.cli import cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    run("orgs", "add", slug, "CLI Org")
+    added = run("webhooks", "add", receiver.url, "--events", "task_created,execution_failed", "--org", slug, "--json")
+    assert added.exit_code == 0, added.output
+    endpoint = json.loads(added.output)
+    listed = run("webhooks", "list", "--org", slug)
+    assert receiver.url in listed.output and endpoint["secret"] not in listed.output
+    tested = run("webhooks", "test", endpoint["id"], "--org", slug)
+    assert tested.exit_code == 0 and "ping sent, HTTP 200" in tested.output
+    assert receiver_accepts(endpoint["secret"], *receiver.requests[0])
+    log = json.loads(run("webhooks", "deliveries", "--org", slug, "--json").output)
+    assert log["total"] == 1 and log["deliveries"][0]["http"] == 200
+    refused = run("webhooks", "add", "ftp://example.com/x", "--events", "task_created", "--org", slug)
+    assert refused.exit_code == 1 and "http:// or https://" in refused.output
