@@ -277,3 +277,49 @@ def test_cli_sends_a_test_email(database, mailbox):
     (rcpt, message), = mailbox.messages
     assert rcpt == ["ops@example.com"] and message["Subject"] == "BYTE test email"
     assert PUBLIC in message.get_body(("plain",)).get_content()
+
+
+def test_starttls_and_auth(database, actor, tmp_path, monkeypatch):
+    """A server that demands STARTTLS before AUTH and AUTH before mail, with its own CA-less certificate
+    trusted through ?cafile=."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"byte", b"s3cret:pw")
+        logins.append((mechanism, ok))
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=authenticator, auth_required=True)
+    controller.start()
+    try:
+        monkeypatch.setenv("BYTE_SMTP_URL", f"smtp://byte:s3cret%3Apw@127.0.0.1:{port}?starttls=1&cafile={cert}")
+        ana = person(database, actor, f"ana@{actor.org_id}.example.com", "reviewer")
+        with database.session(actor.org_id) as s:
+            emit(s, [LifecycleEvent(kind="note_mention", org_id=actor.org_id, at=datetime.now(timezone.utc),
+                                    assigned_to=ana.email, title="Over TLS")])
+        assert DeliveryWorker(database, email_policy=FAST).deliver(actor.org_id) == 1
+        assert len(box.messages) == 1 and logins and all(ok for _, ok in logins)
+
+        monkeypatch.setenv("BYTE_SMTP_URL", f"smtp://byte:wrong@127.0.0.1:{port}?starttls=1&cafile={cert}")
+        with database.session(actor.org_id) as s:
+            emit(s, [LifecycleEvent(kind="note_mention", org_id=actor.org_id, at=datetime.now(timezone.utc),
+                                    assigned_to=ana.email, title="Wrong password")])
+        DeliveryWorker(database, email_policy=FAST).deliver(actor.org_id)
+        with database.session(actor.org_id) as s:
+            refused = s.scalar(select(EmailOutbox).where(EmailOutbox.status != "sent"))
+        assert refused.status == "failed" and "535" in refused.last_error, refused.last_error  # not retried
+    finally:
+        controller.stop()

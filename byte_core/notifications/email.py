@@ -120,11 +120,21 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
             client.starttls(context=context)
             client.ehlo()
         if settings.username:
-            client.login(settings.username, settings.password or "")
+            _authenticate(client, settings.username, settings.password or "")
     except Exception:
         _close(client)
         raise
     return client
+
+
+def _authenticate(client: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH PLAIN when offered (one attempt, so a wrong password is one failed login on the server, and its
+    535 comes back at once), else whatever smtplib's login() negotiates."""
+    if "plain" in client.esmtp_features.get("auth", "").lower().split():
+        client.user, client.password = username, password
+        client.auth("PLAIN", client.auth_plain)
+    else:
+        client.login(username, password)
 
 
 def _close(client: smtplib.SMTP) -> None:

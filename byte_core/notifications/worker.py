@@ -62,38 +62,38 @@ class DeliveryWorker:
         settings = self.smtp()
         if settings is None:
             return 0
-        done = 0
-        while True:
-            with self.db.session(org_id) as session:
-                rows = claim(session, "email_outbox", self.batch_size, self.email_policy)
-                if not rows:
-                    return done
-                items = mail.load_items(session, [i for row in rows for i in row.notification_ids])
-            messages = [(row.id, mail.compose(row, [items[i] for i in row.notification_ids if i in items], settings))
-                        for row in rows]
-            outcomes = mail.send_batch(settings, messages)
-            with self.db.session(org_id) as session:
-                record(session, "email_outbox", outcomes, {row.id: row.attempts for row in rows}, self.email_policy)
-            self.stats.add("emails", outcomes)
-            done += len(rows)
-            if len(rows) < self.batch_size:
-                return done
+
+        def prepare(session, rows) -> list:
+            items = mail.load_items(session, [i for row in rows for i in row.notification_ids])
+            return [(row.id, mail.compose(row, [items[i] for i in row.notification_ids if i in items], settings))
+                    for row in rows]
+
+        return self._drain(org_id, "email_outbox", self.email_policy, prepare,
+                           lambda messages: mail.send_batch(settings, messages), "emails")
 
     def deliver_webhooks(self, org_id: str) -> int:
+        def prepare(session, rows) -> list:
+            endpoints = {e.id: e for e in session.query(WebhookEndpoint).filter(
+                WebhookEndpoint.id.in_({row.endpoint_id for row in rows}))}
+            return [(row, endpoints[row.endpoint_id]) for row in rows]
+
+        return self._drain(org_id, "webhook_deliveries", self.webhook_policy, prepare,
+                           lambda pairs: [webhooks.send(row, endpoint) for row, endpoint in pairs], "webhooks")
+
+    def _drain(self, org_id: str, table: str, policy: RetryPolicy, prepare, send, kind: str) -> int:
+        """Claim a batch and `prepare` it in one short transaction, `send` it holding no transaction (a slow
+        server never keeps a connection busy), record the outcomes; repeat until nothing is due."""
         done = 0
         while True:
             with self.db.session(org_id) as session:
-                rows = claim(session, "webhook_deliveries", self.batch_size, self.webhook_policy)
+                rows = claim(session, table, self.batch_size, policy)
                 if not rows:
                     return done
-                endpoints = {e.id: e for e in session.query(WebhookEndpoint).filter(
-                    WebhookEndpoint.id.in_({row.endpoint_id for row in rows}))}
-                session.expunge_all()
-            outcomes = [webhooks.send(row, endpoints[row.endpoint_id]) for row in rows]
+                prepared = prepare(session, rows)
+            outcomes = send(prepared)
             with self.db.session(org_id) as session:
-                record(session, "webhook_deliveries", outcomes, {row.id: row.attempts for row in rows},
-                       self.webhook_policy)
-            self.stats.add("webhooks", outcomes)
+                record(session, table, outcomes, {row.id: row.attempts for row in rows}, policy)
+            self.stats.add(kind, outcomes)
             done += len(rows)
             if len(rows) < self.batch_size:
                 return done
