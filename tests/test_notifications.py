@@ -323,3 +323,18 @@ def test_starttls_and_auth(database, actor, tmp_path, monkeypatch):
         assert refused.status == "failed" and "535" in refused.last_error, refused.last_error  # not retried
     finally:
         controller.stop()
+
+
+def test_old_read_notifications_and_sent_records_are_pruned(database, actor, mailbox):
+    from byte_core.notifications.reminders import prune
+
+    ana = person(database, actor, f"ana@{actor.org_id}.example.com", "reviewer")
+    with database.session(actor.org_id) as s:
+        emit(s, [LifecycleEvent(kind="note_mention", org_id=actor.org_id, at=datetime.now(timezone.utc),
+                                assigned_to=ana.email, title=f"n{i}") for i in range(3)])
+    DeliveryWorker(database, email_policy=FAST).deliver(actor.org_id)
+    views, _ = list_notifications(database, ana)
+    mark_read(database, ana, [views[0].id, views[1].id])
+    assert prune(database, actor.org_id, datetime.now(timezone.utc) + timedelta(days=31)) == 3  # the sent emails
+    assert prune(database, actor.org_id, datetime.now(timezone.utc) + timedelta(days=91)) == 2  # read ones only
+    assert unread_count(database, ana) == 1

@@ -11,7 +11,7 @@ from tests.conftest import new_org
 
 ORG_TABLES = ["users", "contacts", "workflow_definitions", "workflow_definition_versions", "workflow_executions",
               "workflow_execution_steps", "tasks", "notes", "activity_log", "formstack_config",
-              "formstack_submissions"]
+              "formstack_submissions", "notifications", "email_outbox", "webhook_endpoints", "webhook_deliveries"]
 
 
 def populate(database, org_id: str) -> dict[str, object]:
@@ -48,6 +48,15 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["formstack_submissions"] = one(
             "INSERT INTO formstack_submissions (org_id, form_id, submission_id, raw_payload) "
             "VALUES (:org, 'f', 's1', '{}') RETURNING id")
+        ids["notifications"] = one("INSERT INTO notifications (org_id, user_id, kind, title, task_id) "
+                                   "VALUES (:org, :u, 'task_created', 't', :t) RETURNING id", u=ids["users"], t=ids["tasks"])
+        ids["email_outbox"] = one("INSERT INTO email_outbox (org_id, user_id, to_address, kind) "
+                                  "VALUES (:org, :u, 'a@example.com', 'test') RETURNING id", u=ids["users"])
+        ids["webhook_endpoints"] = one("INSERT INTO webhook_endpoints (org_id, url, secret, events) "
+                                       "VALUES (:org, 'https://example.com/h', 'whsec_0123456789abcdef', "
+                                       "'{task_created}') RETURNING id")
+        ids["webhook_deliveries"] = one("INSERT INTO webhook_deliveries (org_id, endpoint_id, event, payload) "
+                                        "VALUES (:org, :w, 'ping', '{}') RETURNING id", w=ids["webhook_endpoints"])
     return ids
 
 

@@ -86,5 +86,24 @@ def queue_digests(db: Database, org_id: str, now: datetime | None = None) -> int
         return int(session.execute(_DIGEST, {"now": now, "org": org_id, "channel": OUTBOX_CHANNEL}).first()[0])
 
 
-def sweep(db: Database, org_id: str, now: datetime | None = None) -> tuple[int, int]:
-    return send_reminders(db, org_id, now), queue_digests(db, org_id, now)
+# What is kept: read notifications for 90 days, the delivery records of sent emails and webhooks for 30
+# (failed ones as long as unread notifications, so an admin can still see why).
+_PRUNE = text("""
+WITH n AS (DELETE FROM notifications WHERE read_at < CAST(:now AS timestamptz) - interval '90 days'
+           AND email_state <> 'digest' RETURNING 1),
+     o AS (DELETE FROM email_outbox WHERE status = 'sent' AND sent_at < CAST(:now AS timestamptz) - interval '30 days'
+           RETURNING 1),
+     w AS (DELETE FROM webhook_deliveries WHERE status = 'sent'
+           AND delivered_at < CAST(:now AS timestamptz) - interval '30 days' RETURNING 1)
+SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM o) + (SELECT count(*) FROM w)
+""")
+
+
+def prune(db: Database, org_id: str, now: datetime | None = None) -> int:
+    with db.session(org_id) as session:
+        return int(session.execute(_PRUNE, {"now": now or datetime.now(timezone.utc)}).scalar_one())
+
+
+def sweep(db: Database, org_id: str, now: datetime | None = None) -> tuple[int, int, int]:
+    """The scheduler's minute job for one organization: reminders, digests, pruning."""
+    return send_reminders(db, org_id, now), queue_digests(db, org_id, now), prune(db, org_id, now)
