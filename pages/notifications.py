@@ -2,6 +2,7 @@
 import streamlit as st
 
 from byte_core.notifications.inbox import list_notifications, mark_read
+from byte_core.task_queue import task_context
 from byte_core.text import md_escape
 from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
 
@@ -18,6 +19,24 @@ if top[1].button("Mark all read", key="notifications_all_read", icon=":material/
         changed = mark_read(database, actor, everything=True)
         st.session_state["notifications_flash"] = f"{changed} notification(s) marked read."
         st.rerun()
+
+@st.dialog("Task", width="large")
+def show_task(row) -> None:
+    """The task in context (who, what the workflow waits on); acting on it happens in the Task queue."""
+    st.markdown(f"**{md_escape(row.title)}**")
+    with guarded():
+        context = task_context(database, actor, row.task_id)
+        if context.description:
+            st.caption(md_escape(context.description))
+        if context.contact:
+            c = context.contact
+            st.markdown(f"{md_escape(c['name'])} · {md_escape(c['email'] or 'no email')} · "
+                        f"{md_escape(c['phone'] or 'no phone')}")
+        if context.explanation:
+            st.info(md_escape(context.explanation), icon=":material/account_tree:")
+    if st.button("Work on it in the Task queue", type="primary", key="notif_to_queue"):
+        st.switch_page("pages/tasks.py", query_params={"task": str(row.task_id)})
+
 
 with guarded():
     _, total = list_notifications(database, actor, unread_only=unread_only, limit=0)
@@ -40,7 +59,7 @@ with guarded():
             if row.task_id is not None and right.button("Open the task", key=f"notif_open_{row.id}",
                                                         icon=":material/open_in_new:"):
                 mark_read(database, actor, [row.id])
-                st.switch_page("pages/tasks.py", query_params={"task": str(row.task_id)})
+                show_task(row)
             if not row.read and right.button("Mark read", key=f"notif_read_{row.id}"):
                 mark_read(database, actor, [row.id])
                 st.rerun()

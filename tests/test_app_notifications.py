@@ -84,3 +84,26 @@ def test_users_page_says_email_is_off_and_integrations_adds_an_endpoint(database
     endpoint, = list_endpoints(database, people["admin"])
     assert endpoint.url == "https://hooks.example.com/byte"
     assert any("shown this once" in s.value for s in at.success)
+
+
+def test_open_the_task_shows_it_in_context(database, actor, people):
+    from byte_core.models import Contact, Task
+
+    reviewer = people["reviewer"]
+    with database.session(actor.org_id) as s:
+        contact = Contact(org_id=actor.org_id, first_name="Grace", last_name="Hopper", email="grace@example.org")
+        s.add(contact)
+        s.flush()
+        task = Task(org_id=actor.org_id, title="Call Grace", contact_id=contact.id, assigned_role="reviewer")
+        s.add(task)
+        s.flush()
+        emit(s, [LifecycleEvent(kind="task_created", org_id=actor.org_id, at=datetime.now(timezone.utc),
+                                task_id=task.id, assigned_role="reviewer")])
+    at = open_page(signed_in(reviewer), "notifications.py")
+    assert any("Call Grace" in m.value for m in at.markdown)  # the title comes from the task
+    next(b for b in at.button if b.label == "Open the task").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Grace Hopper" in m.value for m in at.markdown)
+    assert any(b.label == "Work on it in the Task queue" for b in at.button)
+    assert unread_count(database, reviewer) == 0
