@@ -86,7 +86,7 @@ st.subheader("Email notifications")
 with guarded():
     status = email_status(database, actor)
     if status.problem:
-        st.error(f"Email is misconfigured: {status.problem}")
+        st.error(f"Email is misconfigured: {md_escape(status.problem)}")
     elif not status.configured:
         st.info("Email is off: no SMTP server is configured. Set BYTE_SMTP_URL (for example "
                 "`smtp://user:password@mail.example.com:587?starttls=1`) and BYTE_SMTP_FROM, then restart the "

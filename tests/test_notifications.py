@@ -338,3 +338,45 @@ def test_old_read_notifications_and_sent_records_are_pruned(database, actor, mai
     assert prune(database, actor.org_id, datetime.now(timezone.utc) + timedelta(days=31)) == 3  # the sent emails
     assert prune(database, actor.org_id, datetime.now(timezone.utc) + timedelta(days=91)) == 2  # read ones only
     assert unread_count(database, ana) == 1
+
+
+@pytest.mark.slow
+def test_two_scheduler_processes_deliver_1000_assignments_once_each(database, actor, mailbox, contact):
+    """End to end through real scheduler processes: their engines assign 1,000 tasks, their delivery threads
+    (woken by NOTIFY) send the emails; nothing is duplicated or lost."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    ana = person(database, actor, f"ana@{actor.org_id}.example.com", "reviewer")
+    save_definition(database, actor, definition("Thousand by schedulers", {"type": "user", "user": ana.email}))
+    processes = [subprocess.Popen([sys.executable, "-m", "scheduler", "run", "--sweep-seconds", "0.5"],
+                                  cwd=Path(__file__).resolve().parents[1], env=dict(os.environ),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        with database.session(actor.org_id) as s:
+            s.execute(text("INSERT INTO workflow_executions (org_id, workflow_definition_id, contact_id, "
+                           "current_step_id, current_phase_id, next_run_at) SELECT :o, d.id, :c, 't', 'p', now() "
+                           "FROM workflow_definitions d, generate_series(1, 1000) "
+                           "WHERE d.name = 'Thousand by schedulers'"), {"o": actor.org_id, "c": contact.id})
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            mine = [m["Message-ID"] for rcpt, m in list(mailbox.messages) if rcpt == [ana.email]]
+            if len(mine) >= 1000:
+                break
+            time.sleep(0.5)
+        time.sleep(2)  # a duplicate, if any, would arrive now
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    mine = [m["Message-ID"] for rcpt, m in list(mailbox.messages) if rcpt == [ana.email]]
+    with database.session(actor.org_id) as s:
+        expected = {f"<{i}@byte.test>" for i in s.scalars(select(EmailOutbox.id).where(EmailOutbox.user_id == ana.user_id))}
+    duplicated, lost = len(mine) - len(set(mine)), len(expected - set(mine))
+    print(f"\ntwo scheduler processes: notifications={count(database, actor.org_id, Notification)} "
+          f"sent={len(mine)} duplicated={duplicated} lost={lost}")
+    assert len(expected) == 1000 and duplicated == 0 and lost == 0
