@@ -188,3 +188,21 @@ def test_cli_add_list_test_and_deliveries(database, receiver):
     assert log["total"] == 1 and log["deliveries"][0]["http"] == 200
     refused = run("webhooks", "add", "ftp://example.com/x", "--events", "task_created", "--org", slug)
     assert refused.exit_code == 1 and "http:// or https://" in refused.output
+
+
+def test_task_completed_and_execution_completed_are_delivered(database, actor, receiver, started):
+    from byte_core.models import Task
+    from byte_core.workflow.runner import drain_org
+    from byte_core.workflow.service import complete_task
+
+    add_endpoint(database, actor, receiver.url, ["task_completed", "execution_completed"])
+    execution = started()
+    with database.session(actor.org_id) as s:
+        task = s.scalar(select(Task).where(Task.workflow_execution_id == execution.id))
+    complete_task(database, actor, task.id)
+    drain_org(database, actor.org_id)
+    DeliveryWorker(database, webhook_policy=FAST).deliver(actor.org_id)
+    payloads = {json.loads(body)["event"]: json.loads(body) for _, body in receiver.requests}
+    assert set(payloads) == {"task.completed", "execution.completed"}
+    assert payloads["task.completed"]["data"]["details"]["outcome"] == "completed"
+    assert payloads["execution.completed"]["data"]["execution_id"] == str(execution.id)
