@@ -59,20 +59,20 @@ WITH ev AS (
   FROM r WHERE in_app OR email_state <> 'none'
   RETURNING id, org_id, user_id, email_state, created_at
 ), o AS (
-  INSERT INTO email_outbox (org_id, user_id, to_address, kind, notification_ids, created_at, next_attempt_at)
-  SELECT n.org_id, n.user_id, u.email, 'notification', ARRAY[n.id], n.created_at, n.created_at
+  INSERT INTO email_outbox (org_id, user_id, to_address, kind, notification_ids, created_at)
+  SELECT n.org_id, n.user_id, u.email, 'notification', ARRAY[n.id], n.created_at
   FROM n JOIN users u ON u.id = n.user_id
   WHERE n.email_state = 'immediate'
   RETURNING 1
 ), w AS (
-  INSERT INTO webhook_deliveries (org_id, endpoint_id, event, payload, created_at, next_attempt_at)
+  INSERT INTO webhook_deliveries (org_id, endpoint_id, event, payload, created_at)
   SELECT e.org_id, we.id, e.kind, jsonb_build_object(
            'id', e.event_id, 'event', replace(e.kind, '_', '.'), 'occurred_at', e.at, 'organization', e.org_id,
            'data', jsonb_strip_nulls(jsonb_build_object(
              'task_id', e.task_id, 'execution_id', e.execution_id, 'contact_id', e.contact_id, 'title', e.title,
              'assigned_to', e.assigned_to, 'assigned_role', e.assigned_role, 'actor_user_id', e.actor,
              'due_date', e.due_date, 'details', e.details))),
-         e.at, e.at
+         e.at
   FROM e JOIN webhook_endpoints we ON we.is_active AND e.kind = ANY(we.events)
   RETURNING 1
 ), counts AS (
@@ -87,7 +87,8 @@ FROM counts
 
 def emit(session: Session, events: Iterable[LifecycleEvent]) -> tuple[int, int, int]:
     """Write what `events` cause, in `session`'s transaction: returns (notifications, emails, deliveries).
-    Delivery happens later, in the scheduler; a NOTIFY on commit makes it start at once."""
+    Delivery happens later, in the scheduler; a NOTIFY on commit makes it start at once. Rows are due
+    at the database's now(), not at the event's time: a `tick --now` in the future must not hold mail back."""
     events = list(events)
     if not events:
         return 0, 0, 0
