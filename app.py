@@ -174,6 +174,15 @@ def _sidebar(actor) -> None:
                   on_click=lambda: st.session_state.update(sign_out_requested=True))
 
 
+def _unread(database, actor) -> int:
+    from byte_core.notifications.inbox import unread_count
+
+    try:
+        return unread_count(database, actor)
+    except Exception:  # noqa: BLE001 - a count that fails must not take the whole app down
+        return 0
+
+
 def main() -> None:
     from pages._registry import pages_for
     from pages._ui import db
@@ -210,10 +219,13 @@ def main() -> None:
         st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
         return
     specs = pages_for(actor.roles)
+    unread = _unread(database, actor)
     sections: dict[str, list] = {}
     for spec in specs:
+        # The unread count rides on the page's title in the sidebar: one indexed count per run.
+        title = f"{spec.title} ({unread:,})" if spec.url_path == "notifications" and unread else spec.title
         sections.setdefault(spec.section, []).append(
-            st.Page(f"pages/{spec.file}", title=spec.title, icon=spec.icon, url_path=spec.url_path,
+            st.Page(f"pages/{spec.file}", title=title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
     _sidebar(actor)
     st.navigation(sections).run()

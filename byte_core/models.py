@@ -544,3 +544,153 @@ class SchedulerHeartbeat(Base):
     advanced: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     errors: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- notifications ([F], migration 0009) ------------------------------------------------------------------
+class Notification(Base):
+    """One thing a person should hear about. `in_app` rows show on the Notifications page; `email_state`
+    says whether an email went (or goes, in the daily digest) with it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("email_state IN ('none', 'immediate', 'digest', 'digested')", name="notifications_email_state"),
+        Index("idx_notifications_user", "user_id", text("created_at DESC"), postgresql_where=text("in_app")),
+        Index("idx_notifications_unread", "user_id", postgresql_where=text("in_app AND read_at IS NULL")),
+        Index("idx_notifications_digest", "user_id", postgresql_where=text("email_state = 'digest'")),
+        Index("idx_notifications_task", "task_id", postgresql_where=text("task_id IS NOT NULL")),
+        _org_fk("notifications", "user_id", "users", "CASCADE"),
+        _org_fk("notifications", "task_id", "tasks", "CASCADE"),
+        _org_fk("notifications", "workflow_execution_id", "workflow_executions", "CASCADE"),
+        _org_fk("notifications", "contact_id", "contacts", "CASCADE"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    workflow_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_user_id: Mapped[str | None] = mapped_column(Text)
+    in_app: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"), default=True)
+    email_state: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'none'"), default="none")
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    read_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class NotificationPreference(Base):
+    """A user's choices; no row means the defaults (byte_core.notifications.events.DEFAULT_*)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        CheckConstraint("email_mode IN ('immediate', 'digest')", name="notification_preferences_mode"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="notification_preferences_hour"),
+        _org_fk("notification_preferences", "user_id", "users", "CASCADE"),
+    )
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    org_id: Mapped[str] = _org()
+    in_app_kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    email_kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    email_mode: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'immediate'"), default="immediate")
+    digest_hour: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("8"), default=8)
+    last_digest_at: Mapped[datetime | None] = mapped_column(TZ)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class EmailOutbox(Base):
+    """An email waiting to leave, or its record once sent or given up. The row id is the idempotency key:
+    the Message-ID is derived from it, so a retry re-sends the same message."""
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('notification', 'digest', 'test')", name="email_outbox_kind"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="email_outbox_status"),
+        Index("idx_email_outbox_due", "org_id", "next_attempt_at",
+              postgresql_where=text("status IN ('pending', 'sending')")),
+        Index("idx_email_outbox_org_created", "org_id", text("created_at DESC")),
+        _org_fk("email_outbox", "user_id", "users", "SET NULL (user_id)"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    user_id: Mapped[str | None] = mapped_column(Text)
+    to_address: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    notification_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False,
+                                                              server_default=text("'{}'"), default=list)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    locked_until: Mapped[datetime | None] = mapped_column(TZ)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        CheckConstraint("format IN ('json', 'slack')", name="webhook_endpoints_format"),
+        Index("idx_webhook_endpoints_org", "org_id", postgresql_where=text("is_active")),
+        UniqueConstraint("org_id", "id", name="uq_webhook_endpoints_org_id_id"),
+        _org_fk("webhook_endpoints", "created_by", "users"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    format: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'json'"), default="json")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"), default=True)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="webhook_deliveries_status"),
+        Index("idx_webhook_deliveries_due", "org_id", "next_attempt_at",
+              postgresql_where=text("status IN ('pending', 'sending')")),
+        Index("idx_webhook_deliveries_endpoint", "endpoint_id", text("created_at DESC")),
+        _org_fk("webhook_deliveries", "endpoint_id", "webhook_endpoints", "CASCADE"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), nullable=False)
+    event: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+    locked_until: Mapped[datetime | None] = mapped_column(TZ)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZ)
+    redelivery_of: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class TaskReminder(Base):
+    """That a task's 'due soon' or 'overdue' notification was produced: the sweep fires each once."""
+
+    __tablename__ = "task_reminders"
+    __table_args__ = (
+        CheckConstraint("kind IN ('task_due_soon', 'task_overdue')", name="task_reminders_kind"),
+        _org_fk("task_reminders", "task_id", "tasks", "CASCADE"),
+    )
+
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True),
+                                               primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    org_id: Mapped[str] = _org()
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)

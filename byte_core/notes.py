@@ -11,6 +11,7 @@ from .access import Actor
 from .db import Database
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .models import Contact, Note, Task, WorkflowExecution
+from .notifications import emit, mention_events
 
 PARENTS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
 PARENT_MODELS = {"workflow_execution": WorkflowExecution, "contact": Contact, "task": Task}
@@ -45,6 +46,7 @@ def add_note(db: Database, actor: Actor, entity_type: str, entity_id: uuid.UUID,
                                 details={"note_id": str(note.id), "preview": content[:80]})
         if now is not None:
             entry.created_at = now
+        emit(session, mention_events(note, now))  # [F] @email mentions
         return note
 
 

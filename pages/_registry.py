@@ -28,6 +28,8 @@ PAGES = [
     PageSpec("workflows.py", "Workflows", ":material/schema:", "workflows", frozenset({"admin"}), "Admin"),
     PageSpec("intake.py", "Intake", ":material/input:", "intake", frozenset({"admin"}), "Admin"),
     PageSpec("users.py", "Users", ":material/group:", "users", frozenset({"admin"}), "Admin"),
+    PageSpec("notifications.py", "Notifications", ":material/notifications:", "notifications", ALL, "Account"),
+    PageSpec("integrations.py", "Integrations", ":material/webhook:", "integrations", frozenset({"admin"}), "Admin"),
     PageSpec("account.py", "My account", ":material/person:", "account", ALL, "Account"),
 ]
 

@@ -55,3 +55,40 @@ buttons[0].button("Sign out this device", key="account_sign_out", icon=":materia
                   on_click=lambda: st.session_state.update(sign_out_requested=True))
 if buttons[1].button("Sign out everywhere", key="account_everywhere", icon=":material/devices:"):
     confirm_everywhere()
+
+
+# --- notifications ([F]) ------------------------------------------------------------------------------------------
+from byte_core.notifications.events import PERSON_KINDS  # noqa: E402
+from byte_core.notifications.inbox import Preferences, get_preferences, set_preferences  # noqa: E402
+from byte_core.notifications.settings import email_enabled  # noqa: E402
+
+st.subheader("Notifications")
+if actor.user_id is None:
+    st.caption("Notifications belong to people; this session is not a user.")
+else:
+    prefs = get_preferences(database, actor)
+    if not email_enabled():
+        st.caption("Email is off on this server (no SMTP server configured): only in-app notifications are shown.")
+    with st.form("notification_prefs"):
+        header = st.columns([4, 1, 1])
+        header[0].markdown("**Tell me when**")
+        header[1].markdown("**In the app**")
+        header[2].markdown("**By email**")
+        chosen_app, chosen_email = [], []
+        for kind, label in PERSON_KINDS.items():
+            row = st.columns([4, 1, 1])
+            row[0].write(label)
+            if row[1].checkbox("in app", value=kind in prefs.in_app, key=f"pref_app_{kind}", label_visibility="collapsed"):
+                chosen_app.append(kind)
+            if row[2].checkbox("email", value=kind in prefs.email, key=f"pref_email_{kind}", label_visibility="collapsed"):
+                chosen_email.append(kind)
+        modes = {"immediate": "Each email at once", "digest": "One daily digest"}
+        mode = st.radio("Email", list(modes), format_func=modes.get, horizontal=True,
+                        index=list(modes).index(prefs.email_mode))
+        hour = st.selectbox("Digest hour (UTC)", list(range(24)), index=prefs.digest_hour,
+                            format_func=lambda h: f"{h:02d}:00")
+        if st.form_submit_button("Save notification settings", type="primary"):
+            with guarded():
+                set_preferences(database, actor, Preferences(tuple(chosen_app), tuple(chosen_email), mode, hour))
+                st.session_state["account_flash"] = "Notification settings saved."
+                st.rerun()

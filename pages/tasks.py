@@ -4,6 +4,7 @@ Clicking a row opens it; after a decision the next task in the current sort open
 action carries the task and version drawn on screen (button callbacks bind them at render), so a
 refresh between looking and clicking can never make a click act on another task.
 """
+import uuid
 from datetime import date, timedelta
 
 import pandas as pd
@@ -23,6 +24,12 @@ PAGE_SIZE = 25
 actor = current_actor()
 database = db()
 state = st.session_state
+if linked := st.query_params.get("task"):  # a notification or an email links straight to one task
+    try:
+        state["tq_open"] = uuid.UUID(linked)
+    except ValueError:
+        pass
+    del st.query_params["task"]
 st.title("Task inbox")
 show_flash("tq_flash")
 if problem := state.pop("tq_problem", None):

@@ -88,3 +88,23 @@ with guarded():
 sessions_table(sessions, st.session_state.get("session_id"))
 sign_out_one_device(database, actor, sessions, key="users_device", label="Device", flash_key="users_flash",
                     flash=f"{md_escape(user.email)} is signed out of")
+
+
+# --- email delivery ([F]) ------------------------------------------------------------------------------------------
+from byte_core.notifications.inbox import email_status  # noqa: E402
+from byte_core.text import md_escape  # noqa: E402
+
+st.subheader("Email notifications")
+with guarded():
+    status = email_status(database, actor)
+    if status.problem:
+        st.error(f"Email is misconfigured: {md_escape(status.problem)}")
+    elif not status.configured:
+        st.info("Email is off: no SMTP server is configured. Set BYTE_SMTP_URL (for example "
+                "`smtp://user:password@mail.example.com:587?starttls=1`) and BYTE_SMTP_FROM, then restart the "
+                "scheduler. People still get in-app notifications.", icon=":material/mail_off:")
+    else:
+        st.caption(f"Sending through {md_escape(status.server)} · {status.sent_24h:,} sent in 24 h · "
+                   f"{status.pending:,} waiting · {status.failed:,} given up")
+    if status.last_error:
+        st.warning(f"Last delivery error: {md_escape(status.last_error)}", icon=":material/warning:")

@@ -5,6 +5,9 @@
 - A periodic sweep drains every organization: it fires timeouts and delays, and catches anything
   a notification missed (notifications are lost while nobody listens).
 - A heartbeat row per process feeds the dashboard's health panel.
+- A delivery thread sends the outbox (emails over SMTP, outgoing webhooks), woken by `byte_outbox`
+  notifications; a minute job produces due/overdue reminders and daily digests. Neither runs inside
+  the engine's batches, so a slow SMTP server or endpoint never holds up a workflow.
 Any number of these processes can run against one database: claims use FOR UPDATE SKIP LOCKED.
 """
 from __future__ import annotations
@@ -23,6 +26,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
 from byte_core.db import Database, get_database
+from byte_core.notifications.reminders import sweep as notification_sweep
+from byte_core.notifications.worker import DeliveryWorker
 from byte_core.work import drain_everything
 from byte_core.workflow.runner import TickResult, org_ids
 from byte_core.workflow.store import WAKE_CHANNEL
@@ -81,6 +86,17 @@ class SchedulerProcess:
                 return
             self.drain(org_id)
 
+    def notification_sweep(self) -> None:
+        """Due/overdue reminders and digests of every organization (idempotent: fine on every scheduler)."""
+        try:
+            for org_id in org_ids(self.db):
+                if self.stopping.is_set():
+                    return
+                notification_sweep(self.db, org_id)
+        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            log.exception("notification sweep failed")
+            self.counters.error(f"{type(exc).__name__}: {exc}")
+
     def heartbeat(self) -> None:
         with self.counters.lock:
             values = {"w": self.worker_id, "h": socket.gethostname(), "p": os.getpid(), "c": self.counters.claimed,
@@ -126,7 +142,11 @@ class SchedulerProcess:
         self.heartbeat()
         listener = threading.Thread(target=self.listen, name="byte-listener", daemon=True)
         listener.start()
+        delivery = threading.Thread(target=DeliveryWorker(self.db).serve, args=(self.stopping,), name="byte-outbox",
+                                    daemon=True)
+        delivery.start()
         self.clock.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep")
+        self.clock.add_job(self.notification_sweep, "interval", seconds=60, id="notification_sweep")
         self.clock.add_job(self.heartbeat, "interval", seconds=self.heartbeat_seconds, id="heartbeat")
 
         def stop(_signum, _frame) -> None:
@@ -141,6 +161,7 @@ class SchedulerProcess:
         finally:
             self.stopping.set()
             listener.join(timeout=3)
+            delivery.join(timeout=3)
             self.heartbeat()
             log.info("scheduler %s stopped", self.worker_id)
 

@@ -12,7 +12,7 @@ from tests.conftest import new_org
 ORG_TABLES = ["users", "contacts", "workflow_definitions", "workflow_definition_versions", "workflow_executions",
               "workflow_execution_steps", "tasks", "notes", "activity_log", "formstack_config",
               "formstack_submissions", "saved_task_views", "workflow_migrations", "workflow_migration_items",
-              "user_sessions"]
+              "user_sessions", "notifications", "email_outbox", "webhook_endpoints", "webhook_deliveries"]
 
 
 def populate(database, org_id: str) -> dict[str, object]:
@@ -57,16 +57,36 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["workflow_migration_items"] = one(
             "INSERT INTO workflow_migration_items (org_id, migration_id, workflow_execution_id, status) "
             "VALUES (:org, :m, :e, 'migrated') RETURNING id", m=ids["workflow_migrations"], e=e)
+        ids["notification_preferences"] = one(
+            "INSERT INTO notification_preferences (user_id, org_id, in_app_kinds, email_kinds) "
+            "VALUES (:u, :org, '{}', '{}') RETURNING user_id", u=ids["users"])
+        ids["task_reminders"] = one("INSERT INTO task_reminders (task_id, kind, org_id) "
+                                    "VALUES (:t, 'task_overdue', :org) RETURNING task_id", t=ids["tasks"])
         ids["user_sessions"] = one("INSERT INTO user_sessions (org_id, user_id, token_hash, expires_at) "
                                    "VALUES (:org, :u, 'hash-' || :org, now() + interval '1 hour') RETURNING id",
                                    u=ids["users"])
+        ids["notifications"] = one("INSERT INTO notifications (org_id, user_id, kind, title, task_id) "
+                                   "VALUES (:org, :u, 'task_created', 't', :t) RETURNING id", u=ids["users"], t=ids["tasks"])
+        ids["email_outbox"] = one("INSERT INTO email_outbox (org_id, user_id, to_address, kind) "
+                                  "VALUES (:org, :u, 'a@example.com', 'test') RETURNING id", u=ids["users"])
+        ids["webhook_endpoints"] = one("INSERT INTO webhook_endpoints (org_id, url, secret, events) "
+                                       "VALUES (:org, 'https://example.com/h', 'whsec_0123456789abcdef', "
+                                       "'{task_created}') RETURNING id")
+        ids["webhook_deliveries"] = one("INSERT INTO webhook_deliveries (org_id, endpoint_id, event, payload) "
+                                        "VALUES (:org, :w, 'ping', '{}') RETURNING id", w=ids["webhook_endpoints"])
     return ids
 
 
 @pytest.fixture(scope="module")
 def two_orgs(database):
     a, b = new_org(database, "rls-a"), new_org(database, "rls-b")
-    return a.id, populate(database, a.id), b.id, populate(database, b.id)
+    a_ids, b_ids = populate(database, a.id), populate(database, b.id)
+    # Rows keyed by their reference (one per user, one per task and kind): org B must not already hold the row
+    # an org A row would become by pointing at B's user or task, or the primary key refuses it first.
+    with database.session(b.id) as s:
+        s.execute(text("DELETE FROM notification_preferences"))
+        s.execute(text("DELETE FROM task_reminders"))
+    return a.id, a_ids, b.id, b_ids
 
 
 @pytest.mark.parametrize("table", ORG_TABLES)
@@ -239,19 +259,31 @@ def _changes_that_leave_only_the_key(s, table: str, column: str, nullable_refs: 
     return changes
 
 
+def _row_key(s, table: str) -> str:
+    """The column that names a row: `id`, or for a table keyed otherwise, the first column of its primary key."""
+    return s.execute(text(
+        "SELECT coalesce((SELECT 'id' FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name = :t AND column_name = 'id'), (SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = CAST(:t AS regclass) "
+        "AND i.indisprimary))"), {"t": table}).scalar_one()
+
+
 def _attempt(s, attempt: str, table: str, column: str, row_id, target_id, changes: dict[str, str]) -> None:
-    params = {"id": row_id, "target": str(target_id)}
+    params = {"id": str(row_id), "target": str(target_id)}
+    key = _row_key(s, table)
     if attempt == "insert":
-        id_type = s.execute(text("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' "
-                                 "AND table_name = :t AND column_name = 'id'"), {"t": table}).scalar_one()
-        values = {**changes, "id": "gen_random_uuid()" if id_type == "uuid" else "'copy-' || x.id",
-                  column: "CAST(:target AS text)"}
+        values = {**changes, column: "CAST(:target AS text)"}
+        if key == "id":
+            id_type = s.execute(text("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' "
+                                     "AND table_name = :t AND column_name = 'id'"), {"t": table}).scalar_one()
+            values["id"] = "gen_random_uuid()" if id_type == "uuid" else "'copy-' || x.id"
         pairs = ", ".join(f"'{name}', {expr}" for name, expr in values.items())
         s.execute(text(f"INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, "
-                       f"to_jsonb(x) || jsonb_build_object({pairs}))).* FROM {table} x WHERE x.id = :id"), params)
+                       f"to_jsonb(x) || jsonb_build_object({pairs}))).* FROM {table} x "
+                       f"WHERE CAST(x.{key} AS text) = :id"), params)
     else:
         sets = ", ".join(f"{name} = {expr}" for name, expr in {**changes, column: ":target"}.items())
-        s.execute(text(f"UPDATE {table} AS x SET {sets} WHERE x.id = :id"), params)
+        s.execute(text(f"UPDATE {table} AS x SET {sets} WHERE CAST(x.{key} AS text) = :id"), params)
 
 
 def test_a_cross_org_reference_is_refused_for_every_org_scoped_relation(database, two_orgs):

@@ -18,6 +18,8 @@ from ..access import Actor, require_role
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..models import Contact, Task, WorkflowDefinition, WorkflowExecution
+from ..notifications import emit
+from ..notifications.events import execution_event, task_event
 from . import store
 from .definitions import get_definition_row
 from .engine import ExecutionState
@@ -59,6 +61,8 @@ def start_execution_in(session: Session, actor: Actor, definition: WorkflowDefin
     activity.record(session, entity_type="workflow_execution", entity_id=state.id, action="execution_started",
                     contact_id=contact_id, details={"workflow": definition.name, "version": definition.version,
                                                     "source": source, "source_id": source_id})
+    emit(session, [execution_event("execution_started", state, moment, actor_user_id=actor.user_id,
+                                   workflow=definition.name, source=source)])
     if run_now:
         store.advance(session, [state], moment)
     else:
@@ -118,6 +122,7 @@ def claim_task(db: Database, actor: Actor, task_id: Any, *, expected_version: in
         store.update_task(session, task.id, assigned_to=actor.user_id, status="in_progress", updated_at=now or utcnow())
         _audit(session, task, "task_claimed", {"by": actor.label})
         session.refresh(task)
+        emit(session, [task_event("task_claimed", task, task.updated_at, actor_user_id=actor.user_id)])
         return task
 
 
@@ -171,6 +176,8 @@ def _finish_task(db: Database, actor: Actor, task_id: Any, action: str, *, outco
         if task.workflow_execution_id is not None:
             store.nudge(session, task.workflow_execution_id, now)
         session.refresh(task)
+        emit(session, [task_event("task_decided" if is_approval else "task_completed", task, now,
+                                  actor_user_id=actor.user_id, outcome=outcome, comment=comment)])
         return task
 
 
@@ -234,6 +241,8 @@ def reassign_tasks(db: Database, actor: Actor, tasks: list[Any], *, to_user: str
                                   updated_at=utcnow())
             _audit(session, task, "task_reassigned", {"before": before, "to_user": target.id if target else None,
                                                       "to_role": to_role, "by": actor.label})
+            session.refresh(task)
+            emit(session, [task_event("task_reassigned", task, task.updated_at, actor_user_id=actor.user_id)])
             moved += 1
         return moved
 
@@ -263,6 +272,8 @@ def change_status(db: Database, actor: Actor, execution_id: Any, action: str, re
                         action={"pause": "execution_paused", "resume": "execution_resumed",
                                 "cancel": "execution_cancelled", "retry": "execution_retried"}[action],
                         contact_id=execution.contact_id, details=details)
+        emit(session, [execution_event("execution_status_changed", execution, now, actor_user_id=actor.user_id,
+                                       action=action, reason=reason, **{"from": before, "to": target})])
         return execution
 
 

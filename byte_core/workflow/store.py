@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from ..bulk_insert import insert_rows
 from ..errors import NotFound
 from ..models import ActivityLog, Contact, StepVisit, Task, User, WorkflowExecution
+from ..notifications import emit
+from ..notifications.events import events_from_activity
 from .definition import Definition
 from .definitions import load_version
 from .engine import (ExecutionState, RunResult, Snapshot, TaskState, VisitState, activity_row, failure_result,
@@ -230,7 +232,8 @@ def apply_results(session: Session, executions: list[ExecutionState], results: l
                  "v_metadata": r.contact_changes["metadata"], "v_updated_at": now} for r in good if r.contact_changes]
     if contacts:
         session.execute(_UPDATE_CONTACT, contacts)
-    insert_rows(session, ActivityLog, [row for r in results for row in r.activity])
+    audit = [row for r in results for row in r.activity]
+    insert_rows(session, ActivityLog, audit)
     updates = [{"key": r.execution_id, **{"v_" + c: r.execution[c] for c in _EXEC_SET}} for r in good]
     if updates:
         session.execute(_UPDATE_EXECUTION, updates)
@@ -245,6 +248,8 @@ def apply_results(session: Session, executions: list[ExecutionState], results: l
                                               f"{result.execution['last_error']}", now))
         elif result.failure is not None:
             record_failure(session, by_id[result.execution_id], *result.failure, now)
+    # People hear about new, escalated and failed work in the transaction that made it (one statement).
+    emit(session, events_from_activity(audit))
 
 
 def _visit_row(execution: ExecutionState, visit: VisitState) -> dict[str, Any]:
