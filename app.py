@@ -14,10 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 
-from byte_core.intake.http import routes
+from byte_core.intake.http import routes as intake_routes
+from byte_core.ops.http import fallback_routes, routes as ops_routes
 
-# `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes.
-app = st.App(__file__, routes=routes)
+# `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes
+# (health, readiness, metrics; the JSON 404 for any other /api/ path comes last).
+app = st.App(__file__, routes=[*intake_routes, *ops_routes, *fallback_routes])
 
 COOKIE_NAME = "byte_session"
 COOKIE_DAYS = 0.5
@@ -198,7 +200,11 @@ def main() -> None:
             st.Page(f"pages/{spec.file}", title=spec.title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
     _sidebar(actor)
-    st.navigation(sections).run()
+    from byte_core.ops.metrics import page_timer
+
+    page = st.navigation(sections)
+    with page_timer(page.url_path or "home"):
+        page.run()
 
 
 if st.runtime.exists():

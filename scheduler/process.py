@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import psycopg
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
 from byte_core.db import Database, get_database
@@ -34,14 +34,19 @@ class Counters:
     claimed: int = 0
     advanced: int = 0
     errors: int = 0
+    batches: int = 0
+    batch_seconds: float = 0.0  # wall time of the drains that ran those batches (intake included)
     last_error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, result: TickResult) -> None:
+    def add(self, result: TickResult, seconds: float = 0.0) -> None:
         with self.lock:
             self.claimed += result.claimed
             self.advanced += result.steps
             self.errors += result.failed
+            if result.batches:  # an empty drain is polling, not a batch: it would flatter the latency
+                self.batches += result.batches
+                self.batch_seconds += seconds
 
     def error(self, message: str) -> None:
         with self.lock:
@@ -57,12 +62,14 @@ class SchedulerProcess:
         self.sweep_seconds, self.heartbeat_seconds, self.batch_size = sweep_seconds, heartbeat_seconds, batch_size
         self.counters = Counters()
         self.stopping = threading.Event()
-        self.clock = BlockingScheduler(job_defaults={"misfire_grace_time": 30, "coalesce": True, "max_instances": 1})
+        self.clock = BackgroundScheduler(job_defaults={"misfire_grace_time": 30, "coalesce": True, "max_instances": 1})
 
     # --- work ----------------------------------------------------------------------------------------------
     def drain(self, org_id: str) -> None:
+        started = time.perf_counter()
         try:
-            self.counters.add(drain_everything(self.db, org_id, batch_size=self.batch_size))
+            result = drain_everything(self.db, org_id, batch_size=self.batch_size)
+            self.counters.add(result, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried by the next sweep
             log.exception("draining %s failed", org_id)
             self.counters.error(f"{type(exc).__name__}: {exc}")
@@ -82,17 +89,21 @@ class SchedulerProcess:
     def heartbeat(self) -> None:
         with self.counters.lock:
             values = {"w": self.worker_id, "h": socket.gethostname(), "p": os.getpid(), "c": self.counters.claimed,
-                      "a": self.counters.advanced, "e": self.counters.errors, "le": self.counters.last_error}
+                      "a": self.counters.advanced, "e": self.counters.errors, "le": self.counters.last_error,
+                      "b": self.counters.batches, "bs": self.counters.batch_seconds}
         try:
             with self.db.session(None) as session:
                 session.execute(text(
-                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid, claimed, advanced, errors, last_error)"
-                    " VALUES (:w, :h, :p, :c, :a, :e, :le) ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now(),"
-                    " claimed = :c, advanced = :a, errors = :e, last_error = :le"), values)
+                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid, claimed, advanced, errors, last_error,"
+                    " batches, batch_seconds) VALUES (:w, :h, :p, :c, :a, :e, :le, :b, :bs)"
+                    " ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now(),"
+                    " claimed = :c, advanced = :a, errors = :e, last_error = :le, batches = :b, batch_seconds = :bs"),
+                    values)
                 # Rows of processes gone for a day are noise on the health panel.
                 session.execute(text("DELETE FROM scheduler_heartbeats WHERE last_tick_at < now() - interval '1 day'"))
-        except Exception:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
-            log.exception("heartbeat failed")
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
+            # One line, not a traceback: while the database restarts this repeats every few seconds.
+            log.warning("heartbeat failed: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
 
     # --- wake-ups ----------------------------------------------------------------------------------------------
     def listen(self) -> None:
@@ -121,23 +132,25 @@ class SchedulerProcess:
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     def run(self) -> None:
+        # The signal handler only sets an event; the main thread stops the clock. Stopping the clock from
+        # the handler raised SchedulerNotRunningError when Ctrl-C came before or during its start.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda _signum, _frame: self.stopping.set())
         self.heartbeat()
         listener = threading.Thread(target=self.listen, name="byte-listener", daemon=True)
         listener.start()
         self.clock.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep")
         self.clock.add_job(self.heartbeat, "interval", seconds=self.heartbeat_seconds, id="heartbeat")
-
-        def stop(_signum, _frame) -> None:
-            self.stopping.set()
-            self.clock.shutdown(wait=False)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         log.info("scheduler %s started", self.worker_id)
         try:
-            self.clock.start()
+            if not self.stopping.is_set():
+                self.clock.start()
+            while not self.stopping.wait(0.5):
+                pass
         finally:
             self.stopping.set()
+            if self.clock.running:
+                self.clock.shutdown(wait=True)  # lets a running sweep finish its batch
             listener.join(timeout=3)
             self.heartbeat()
             log.info("scheduler %s stopped", self.worker_id)
@@ -178,4 +191,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--sweep-seconds", type=float, default=2.0)
     args = parser.parse_args()
-    run_forever(args.workers, args.sweep_seconds)
+    try:
+        run_forever(args.workers, args.sweep_seconds)
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed (while connecting): no traceback
+        raise SystemExit(130) from None

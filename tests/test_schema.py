@@ -103,7 +103,9 @@ def test_migrations_run_twice_without_harm(database, org):
     command.stamp(config, "base")  # forget that 0001 ran, so it runs again over the live schema
     command.upgrade(config, "head")
     command.upgrade(config, "head")
-    assert current_revision(database) == "0005"
+    from byte_core.ops.readiness import head_revision
+
+    assert current_revision(database) == head_revision()
     with database.session(org.id) as session:  # data written before survives
         assert session.execute(text("SELECT name FROM organizations WHERE id = :id"), {"id": org.id}).scalar_one()
     test_models_match_migrations(database)

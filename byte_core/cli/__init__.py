@@ -6,4 +6,7 @@ from . import db_commands, demo_commands, org_commands, up_command, user_command
 
 
 def main() -> None:
-    cli(prog_name="byte")
+    try:
+        cli(prog_name="byte")
+    except KeyboardInterrupt:  # click turns Ctrl-C inside a command into Abort; this covers imports and start-up
+        raise SystemExit(130) from None
