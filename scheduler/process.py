@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from byte_core.db import Database, get_database
 from byte_core.work import drain_everything
@@ -71,14 +72,14 @@ class SchedulerProcess:
             result = drain_everything(self.db, org_id, batch_size=self.batch_size)
             self.counters.add(result, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried by the next sweep
-            log.exception("draining %s failed", org_id)
+            _log_failure(exc, "draining %s failed", org_id)
             self.counters.error(f"{type(exc).__name__}: {exc}")
 
     def sweep(self) -> None:
         try:
             orgs = org_ids(self.db)
         except Exception as exc:  # noqa: BLE001
-            log.exception("sweep could not list organizations")
+            _log_failure(exc, "sweep could not list organizations")
             self.counters.error(f"{type(exc).__name__}: {exc}")
             return
         for org_id in orgs:
@@ -103,7 +104,7 @@ class SchedulerProcess:
                 session.execute(text("DELETE FROM scheduler_heartbeats WHERE last_tick_at < now() - interval '1 day'"))
         except Exception as exc:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
             # One line, not a traceback: while the database restarts this repeats every few seconds.
-            log.warning("heartbeat failed: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            log.warning("heartbeat failed: %s", _one_line(exc))
 
     # --- wake-ups ----------------------------------------------------------------------------------------------
     def listen(self) -> None:
@@ -119,7 +120,7 @@ class SchedulerProcess:
             except Exception as exc:  # noqa: BLE001 - reconnect after a dropped connection
                 if self.stopping.is_set():
                     return
-                log.warning("listener lost its connection (%s); reconnecting", exc)
+                log.warning("listener lost its connection (%s); reconnecting", _one_line(exc))
                 time.sleep(1)
 
     @staticmethod
@@ -154,6 +155,20 @@ class SchedulerProcess:
             listener.join(timeout=3)
             self.heartbeat()
             log.info("scheduler %s stopped", self.worker_id)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _log_failure(exc: BaseException, message: str, *args) -> None:
+    """The database being away (restarting, failing over) is one line per attempt; anything else is a bug
+    worth its traceback."""
+    if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
+        log.warning(message + ": database unavailable (%s)", *args, _one_line(exc))
+    else:
+        log.exception(message, *args)
 
 
 def _libpq_url(url: str) -> str:
