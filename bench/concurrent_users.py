@@ -214,6 +214,11 @@ def nav(page, title: str):
     return page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
 
 
+async def go_home(page, results) -> None:
+    await timed(results, "home", lambda: nav(page, "Home").click(),
+                lambda: _visible_then_settled(page, page.get_by_text("Welcome,").first), page)
+
+
 async def reviewer_loop(page, tag: str, until: float, results, rounds: int | None = None) -> None:
     from playwright.async_api import expect
 
@@ -221,8 +226,7 @@ async def reviewer_loop(page, tag: str, until: float, results, rounds: int | Non
     while time.monotonic() < until or (rounds is not None and done < rounds):
         done += 1
         # From Home each time: leaving the page drops its widgets' state, so the queue starts at "My tasks".
-        await timed(results, "home", lambda: nav(page, "Home").click(),
-                    lambda: _visible_then_settled(page, page.get_by_text("Welcome,").first), page)
+        await go_home(page, results)
         await timed(results, "task page", lambda: nav(page, "Task queue").click(),
                     lambda: _visible_then_settled(page, page.get_by_role("heading", name="Task queue").first), page)
         await timed(results, "open queue", lambda: page.get_by_text("Reviewer queue", exact=True).click(),
@@ -252,8 +256,7 @@ async def manager_loop(page, until: float, results, rounds: int | None = None) -
     done = 0
     while time.monotonic() < until or (rounds is not None and done < rounds):
         done += 1
-        await timed(results, "home", lambda: nav(page, "Home").click(),
-                    lambda: _visible_then_settled(page, page.get_by_text("Welcome,").first), page)
+        await go_home(page, results)
         await timed(results, "analytics", lambda: nav(page, "Analytics").click(),
                     lambda: _visible_then_settled(page, page.get_by_role("heading", name="Analytics").first), page)
 
@@ -310,6 +313,7 @@ async def run_sessions(stack: Stack, url: str, sessions: int, seconds: float) ->
         results["_server_cpu"] = [100 * cpu_used(cpu_before, process_tree(stack.process.pid)) / wall]
         results["_browser_cpu"] = [100 * cpu_used(browser_before, chromium_pids()) / wall]
         results["_rss_peak"] = [max(peak)]
+        results["_seconds"] = [wall]
         await browser.close()
     return results
 
@@ -334,7 +338,10 @@ def report(sessions: int, results: dict) -> None:
         print(f"{'all':<12} {len(everything):>6} {1000 * statistics.median(everything):8.0f} "
               f"{1000 * percentile(everything, 0.95):8.0f}")
     print(f"server CPU {results['_server_cpu'][0]:.0f}% of one core, peak RSS {results['_rss_peak'][0]:.0f} MB; "
-          f"browsers' CPU {results['_browser_cpu'][0]:.0f}%")
+          f"browsers' CPU {results['_browser_cpu'][0]:.0f}%; load average {os.getloadavg()[0]:.1f}")
+    if everything:  # what one click costs the server, whatever else the machine is doing
+        per_click = results['_server_cpu'][0] / 100 * results['_seconds'][0] / len(everything)
+        print(f"server CPU per interaction {1000 * per_click:.0f} ms: one core serves ~{1 / per_click:.1f} clicks/s")
     samples = [e for k, v in results.items() if k.endswith("(errors)") for e in v][:3]
     for sample in samples:
         print(f"  error: {sample}")

@@ -13,18 +13,18 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from tests.servers import free_port, http_status
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -46,22 +46,6 @@ def _postgres_bin() -> Path:
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by scripts/test.sh")
 PG_BIN = _postgres_bin()
 sync_api.expect.set_options(timeout=30_000)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
 
 
 def wait_until(predicate, seconds: float, what: str, poll: float = 0.3):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,36 +18,21 @@ import pytest
 from byte_core import db as db_module
 from byte_core.config import Settings
 from byte_core.embedded import EmbeddedServer
+from tests.servers import free_port, http_status
 
 ROOT = Path(__file__).resolve().parents[1]
 BYTE = [sys.executable, "-c", "from byte_core.cli import main; main()"]
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def status_of(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=4) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
 def wait_for_status(url: str, wanted: int, seconds: float, poll: float = 0.2) -> float:
     """Seconds until `url` answered `wanted`; fails after `seconds`."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if status_of(url) == wanted:
+        if http_status(url) == wanted:
             return time.monotonic() - started
         time.sleep(poll)
-    pytest.fail(f"{url} did not answer {wanted} within {seconds}s (last: {status_of(url)})")
+    pytest.fail(f"{url} did not answer {wanted} within {seconds}s (last: {http_status(url)})")
 
 
 def env_for(data_dir: Path, **extra: str) -> dict:
@@ -90,15 +74,15 @@ def test_ready_turns_503_when_the_database_stops_and_200_when_it_returns(own_ser
     ready = f"http://127.0.0.1:{port}/api/ready"
     try:
         wait_for_status(ready, 200, 90)
-        assert status_of(f"http://127.0.0.1:{port}/api/health") == 200
-        assert status_of(f"http://127.0.0.1:{port}/api/no-such-thing") == 404
+        assert http_status(f"http://127.0.0.1:{port}/api/health") == 200
+        assert http_status(f"http://127.0.0.1:{port}/api/no-such-thing") == 404
 
         own_server.stop()
         assert wait_for_status(ready, 503, 5) < 5
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(ready, timeout=5)
         assert json.loads(refused.value.read())["checks"]["database"]["ok"] is False
-        assert status_of(f"http://127.0.0.1:{port}/api/health") == 200  # alive, just not ready
+        assert http_status(f"http://127.0.0.1:{port}/api/health") == 200  # alive, just not ready
 
         own_server.start()
         wait_for_status(ready, 200, 15)
