@@ -20,9 +20,11 @@ import streamlit as st
 from byte_core.auth.http import END_PATH, START_PATH
 from byte_core.auth.http import routes as session_routes
 from byte_core.intake.http import routes as intake_routes
+from byte_core.ops.http import fallback_routes, routes as ops_routes
 
-# `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes.
-app = st.App(__file__, routes=[*intake_routes, *session_routes])
+# `streamlit run app.py` serves this ASGI app: this script for the dashboard, plus our /api/ routes
+# (intake, sessions, health, readiness, metrics; the JSON 404 for any other /api/ path comes last).
+app = st.App(__file__, routes=[*intake_routes, *session_routes, *ops_routes, *fallback_routes])
 
 SESSION_KEYS = ("actor", "session_id", "via_identity", "handoff")
 
@@ -228,7 +230,11 @@ def main() -> None:
             st.Page(f"pages/{spec.file}", title=title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
     _sidebar(actor)
-    st.navigation(sections).run()
+    from byte_core.ops.metrics import page_timer
+
+    page = st.navigation(sections)
+    with page_timer(page.url_path or "home"):
+        page.run()
 
 
 if st.runtime.exists():

@@ -7,16 +7,20 @@ Passwords are generated on first start and kept in `secrets.json` (mode 0600) in
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
 import secrets
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .config import APP_ROLE
 from .errors import ByteError
@@ -70,11 +74,13 @@ class EmbeddedServer:
         return values
 
     def _write_secrets(self, values: dict) -> None:
-        tmp = self.secrets_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A temporary name of its own: two processes never write the same file, and readers see the old
+        # or the new secrets, never half of them.
+        fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secrets-", suffix=".tmp")
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(values, handle)
-        tmp.replace(self.secrets_file)
+        os.replace(tmp, self.secrets_file)
 
     def url(self, role: str = OWNER_ROLE, database: str = DATABASE) -> str:
         values = self._secrets()
@@ -97,16 +103,50 @@ class EmbeddedServer:
     def start(self, *, fast_unsafe: bool = False) -> None:
         """Initialise on first use, start if not running, make sure roles and database exist.
 
-        `fast_unsafe` turns off fsync for throwaway test clusters; never for user data.
+        `fast_unsafe` turns off fsync for throwaway test clusters; never for user data. Any number of
+        `byte` commands may call this at once: they take turns on a lock file in the data directory.
         """
         self._prepare_data_dir()
-        first_time = not (self.pgdata / "PG_VERSION").exists()
-        if first_time:
-            self._initdb()
-        if not self.is_running():
-            self._pg_ctl_start(fast_unsafe)
-        if first_time or not self._bootstrapped():
-            self._bootstrap_roles()
+        with self._start_lock():
+            first_time = not (self.pgdata / "PG_VERSION").exists()
+            if first_time:
+                self._initdb()
+            if not self.is_running():
+                self._pg_ctl_start(fast_unsafe)
+            if first_time or not self._bootstrapped():
+                self._bootstrap_roles()
+
+    def restart_after_crash(self, wait_seconds: float = 30) -> None:
+        """Start a server that died (SIGKILL, out of memory) on the port every client already uses.
+
+        Its orphaned backends exit within moments of the postmaster's death but hold the shared memory
+        (and maybe the port) until then, so this retries instead of moving to another port.
+        """
+        port = self._secrets()["port"]
+        deadline = time.monotonic() + wait_seconds
+        with self._start_lock():
+            while True:
+                if self.is_running():
+                    return
+                if not _port_in_use(port):
+                    try:
+                        self._pg_ctl_start(fast_unsafe=False)
+                        return
+                    except EmbeddedError:
+                        if time.monotonic() > deadline:
+                            raise
+                elif time.monotonic() > deadline:
+                    raise EmbeddedError(f"port {port} is still taken {wait_seconds:.0f}s after PostgreSQL stopped")
+                time.sleep(0.5)
+
+    @contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        with open(self.data_dir / ".start.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def stop(self) -> bool:
         if not self.is_running():
@@ -118,17 +158,18 @@ class EmbeddedServer:
     def _prepare_data_dir(self) -> None:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.data_dir / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # A probe file of this process's own: a shared name let one command delete another's probe.
+            with tempfile.NamedTemporaryFile(dir=self.data_dir, prefix=".write-test-"):
+                pass
         except OSError as exc:
             raise EmbeddedError(
                 f"data directory {self.data_dir} is not writable ({exc.strerror}); "
                 "set BYTE_DATA_DIR to a writable folder"
             ) from None
-        self._secrets()
-        if os.geteuid() == 0:
-            self._ensure_system_user()
+        with self._start_lock():  # two first starts must not generate two sets of passwords
+            self._secrets()
+            if os.geteuid() == 0:
+                self._ensure_system_user()
 
     def _ensure_system_user(self) -> None:
         import stat

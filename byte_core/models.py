@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, Text,
+    BigInteger, Boolean, CheckConstraint, Date, Double, ForeignKey, ForeignKeyConstraint, Index, Integer, Text,
     UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
@@ -544,6 +544,8 @@ class SchedulerHeartbeat(Base):
     advanced: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     errors: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    batches: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    batch_seconds: Mapped[float] = mapped_column(Double, nullable=False, server_default=text("0"))
 
 
 # --- notifications ([F], migration 0009) ------------------------------------------------------------------

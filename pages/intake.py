@@ -8,6 +8,7 @@ from byte_core.intake.service import (accepts_unsigned, configure, endpoint_path
                                       reprocess, sample_fields)
 from byte_core.intake.webhook import CONTACT_TARGETS
 from byte_core.text import md_escape
+from byte_core.ops.running import configured_public_url
 from byte_core.workflow.definitions import definition_names
 from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
 
@@ -19,6 +20,7 @@ show_flash("intake_flash")
 
 base = getattr(st.context, "url", None)
 base = base.rsplit("/", 1)[0] if isinstance(base, str) and base.startswith("http") else "http://<this-server>:8501"
+base = configured_public_url() or base  # behind a proxy, the address Formstack must use
 st.markdown("**Webhook URL** (paste into Formstack → Settings → Emails & Actions → Webhook):")
 st.code(base.rstrip("/") + endpoint_path(database, actor), language=None)
 

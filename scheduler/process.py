@@ -22,8 +22,9 @@ import uuid
 from dataclasses import dataclass, field
 
 import psycopg
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from byte_core.db import Database, get_database
 from byte_core.notifications.reminders import sweep as notification_sweep
@@ -40,14 +41,19 @@ class Counters:
     claimed: int = 0
     advanced: int = 0
     errors: int = 0
+    batches: int = 0
+    batch_seconds: float = 0.0  # wall time of the drains that ran those batches (intake included)
     last_error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, result: TickResult) -> None:
+    def add(self, result: TickResult, seconds: float = 0.0) -> None:
         with self.lock:
             self.claimed += result.claimed
             self.advanced += result.steps
             self.errors += result.failed
+            if result.batches:  # an empty drain is polling, not a batch: it would flatter the latency
+                self.batches += result.batches
+                self.batch_seconds += seconds
 
     def error(self, message: str) -> None:
         with self.lock:
@@ -63,14 +69,16 @@ class SchedulerProcess:
         self.sweep_seconds, self.heartbeat_seconds, self.batch_size = sweep_seconds, heartbeat_seconds, batch_size
         self.counters = Counters()
         self.stopping = threading.Event()
-        self.clock = BlockingScheduler(job_defaults={"misfire_grace_time": 30, "coalesce": True, "max_instances": 1})
+        self.clock = BackgroundScheduler(job_defaults={"misfire_grace_time": 30, "coalesce": True, "max_instances": 1})
 
     # --- work ----------------------------------------------------------------------------------------------
     def drain(self, org_id: str) -> None:
+        started = time.perf_counter()
         try:
-            self.counters.add(drain_everything(self.db, org_id, batch_size=self.batch_size))
+            result = drain_everything(self.db, org_id, batch_size=self.batch_size)
+            self.counters.add(result, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried by the next sweep
-            log.exception("draining %s failed", org_id)
+            _log_failure(exc, "draining %s failed", org_id)
             # The heartbeat row is read by every organization: no error text from one org's data in it.
             self.counters.error(f"{type(exc).__name__} while draining an organization (see this scheduler's log)")
 
@@ -78,7 +86,7 @@ class SchedulerProcess:
         try:
             orgs = org_ids(self.db)
         except Exception as exc:  # noqa: BLE001
-            log.exception("sweep could not list organizations")
+            _log_failure(exc, "sweep could not list organizations")
             self.counters.error(f"{type(exc).__name__}: {exc}")
             return
         for org_id in orgs:
@@ -100,17 +108,21 @@ class SchedulerProcess:
     def heartbeat(self) -> None:
         with self.counters.lock:
             values = {"w": self.worker_id, "h": socket.gethostname(), "p": os.getpid(), "c": self.counters.claimed,
-                      "a": self.counters.advanced, "e": self.counters.errors, "le": self.counters.last_error}
+                      "a": self.counters.advanced, "e": self.counters.errors, "le": self.counters.last_error,
+                      "b": self.counters.batches, "bs": self.counters.batch_seconds}
         try:
             with self.db.session(None) as session:
                 session.execute(text(
-                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid, claimed, advanced, errors, last_error)"
-                    " VALUES (:w, :h, :p, :c, :a, :e, :le) ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now(),"
-                    " claimed = :c, advanced = :a, errors = :e, last_error = :le"), values)
+                    "INSERT INTO scheduler_heartbeats (worker_id, hostname, pid, claimed, advanced, errors, last_error,"
+                    " batches, batch_seconds) VALUES (:w, :h, :p, :c, :a, :e, :le, :b, :bs)"
+                    " ON CONFLICT (worker_id) DO UPDATE SET last_tick_at = now(),"
+                    " claimed = :c, advanced = :a, errors = :e, last_error = :le, batches = :b, batch_seconds = :bs"),
+                    values)
                 # Rows of processes gone for a day are noise on the health panel.
                 session.execute(text("DELETE FROM scheduler_heartbeats WHERE last_tick_at < now() - interval '1 day'"))
-        except Exception:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
-            log.exception("heartbeat failed")
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat shows as staleness, never as a crash
+            # One line, not a traceback: while the database restarts this repeats every few seconds.
+            log.warning("heartbeat failed: %s", _one_line(exc))
 
     # --- wake-ups ----------------------------------------------------------------------------------------------
     def listen(self) -> None:
@@ -126,7 +138,7 @@ class SchedulerProcess:
             except Exception as exc:  # noqa: BLE001 - reconnect after a dropped connection
                 if self.stopping.is_set():
                     return
-                log.warning("listener lost its connection (%s); reconnecting", exc)
+                log.warning("listener lost its connection (%s); reconnecting", _one_line(exc))
                 time.sleep(1)
 
     @staticmethod
@@ -139,6 +151,10 @@ class SchedulerProcess:
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     def run(self) -> None:
+        # The signal handler only sets an event; the main thread stops the clock. Stopping the clock from
+        # the handler raised SchedulerNotRunningError when Ctrl-C came before or during its start.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda _signum, _frame: self.stopping.set())
         self.heartbeat()
         listener = threading.Thread(target=self.listen, name="byte-listener", daemon=True)
         listener.start()
@@ -148,22 +164,34 @@ class SchedulerProcess:
         self.clock.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep")
         self.clock.add_job(self.notification_sweep, "interval", seconds=60, id="notification_sweep")
         self.clock.add_job(self.heartbeat, "interval", seconds=self.heartbeat_seconds, id="heartbeat")
-
-        def stop(_signum, _frame) -> None:
-            self.stopping.set()
-            self.clock.shutdown(wait=False)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         log.info("scheduler %s started", self.worker_id)
         try:
-            self.clock.start()
+            if not self.stopping.is_set():
+                self.clock.start()
+            while not self.stopping.wait(0.5):
+                pass
         finally:
             self.stopping.set()
+            if self.clock.running:
+                self.clock.shutdown(wait=True)  # lets a running sweep finish its batch
             listener.join(timeout=3)
             delivery.join(timeout=3)
             self.heartbeat()
             log.info("scheduler %s stopped", self.worker_id)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _log_failure(exc: BaseException, message: str, *args) -> None:
+    """The database being away (restarting, failing over) is one line per attempt; anything else is a bug
+    worth its traceback."""
+    if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)):
+        log.warning(message + ": database unavailable (%s)", *args, _one_line(exc))
+    else:
+        log.exception(message, *args)
 
 
 def _libpq_url(url: str) -> str:
@@ -201,4 +229,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--sweep-seconds", type=float, default=2.0)
     args = parser.parse_args()
-    run_forever(args.workers, args.sweep_seconds)
+    try:
+        run_forever(args.workers, args.sweep_seconds)
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed (while connecting): no traceback
+        raise SystemExit(130) from None

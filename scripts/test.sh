@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command, and what .ci/run calls: installs what the suite needs into .venv
-# (and Debian's chromium for the browser tests), then runs pytest. Exits non-zero on any failure.
+# (and Debian's chromium, haproxy and postgresql for the browser and deployment tests), then runs pytest. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,15 +12,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-# Browser tests drive Debian's chromium; never a browser downloaded by a tool.
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the browser tests..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)" >&2
-    exit 1
-  fi
-fi
+# Browser tests drive Debian's chromium (never a browser downloaded by a tool); the deployment test
+# (tests/test_deploy.py) Debian's haproxy and postgresql.
+bash scripts/install_system_packages.sh
 
 exec .venv/bin/python -m pytest "$@"

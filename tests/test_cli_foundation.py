@@ -55,9 +55,9 @@ def test_last_admin_cannot_be_removed(database):
 
 def test_db_status_and_url(database):
     status = json.loads(run("db", "status", "--json").output)
-    from tests.test_schema import head_revision
+    from byte_core.ops.readiness import head_revision
 
-    assert status["mode"] == "embedded" and status["revision"] == head_revision(database)
+    assert status["mode"] == "embedded" and status["revision"] == head_revision()
     assert status["rows"]["organizations"] >= 1 and "contacts" in status["rows"]
     url = run("db", "url").output.strip()
     assert url.startswith("postgresql://byte_owner:") and "127.0.0.1" in url

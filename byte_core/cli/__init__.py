@@ -7,4 +7,7 @@ from . import notify_commands  # noqa: F401
 
 
 def main() -> None:
-    cli(prog_name="byte")
+    try:
+        cli(prog_name="byte")
+    except KeyboardInterrupt:  # click turns Ctrl-C inside a command into Abort; this covers imports and start-up
+        raise SystemExit(130) from None

@@ -12,14 +12,19 @@ def intake_group() -> None:
 
 
 @intake_group.command("url")
-@click.option("--base", default="http://127.0.0.1:8501", show_default=True, help="Public base URL of the dashboard.")
+@click.option("--base", default=None,
+              help="Public base URL of the dashboard [default: BYTE_PUBLIC_URL, else the address of the running "
+                   "`byte up`, else http://127.0.0.1:8501].")
 @org_option
 @json_option
-def url_command(base: str, org_slug: str | None, as_json: bool) -> None:
+def url_command(base: str | None, org_slug: str | None, as_json: bool) -> None:
     """The organization's webhook URL, to paste into Formstack."""
+    from ..config import load_settings
     from ..intake.service import endpoint_path
+    from ..ops.running import public_base_url
 
     db = migrated_database()
+    base = base or public_base_url(load_settings().data_dir)
     url = base.rstrip("/") + endpoint_path(db, actor_for(db, org_slug))
     emit({"url": url}, as_json, url)
 

@@ -1,4 +1,7 @@
-"""`byte up`: database, migrations, demo data on first start, scheduler and Streamlit, stopped together."""
+"""`byte up`: database, migrations, demo data on first start, scheduler and Streamlit, stopped together.
+
+While it runs it supervises: the embedded PostgreSQL is restarted (on the same port, with a log line)
+if it dies, and the dashboard's address is recorded in the data directory for `byte intake url`."""
 from __future__ import annotations
 
 import os
@@ -12,6 +15,7 @@ from pathlib import Path
 import click
 
 from ..errors import InvalidInput
+from ..ops.running import forget_server, record_server
 from .base import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,18 +66,57 @@ def up_command(port: int, address: str, workers: int) -> None:
         env["BYTE_DATA_DIR"] = str(settings.data_dir)
     children: list[subprocess.Popen] = []
     for index in range(workers):
-        children.append(subprocess.Popen([sys.executable, "-m", "scheduler", "run"], env=env, cwd=REPO_ROOT))
-    children.append(subprocess.Popen(
+        children.append(_spawn([sys.executable, "-m", "scheduler", "run"], env))
+    children.append(_spawn(
         [sys.executable, "-m", "streamlit", "run", str(app_script), "--server.port", str(port),
-         "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, cwd=REPO_ROOT,
-    ))
-    click.echo(f"BYTE Dashboard: http://{address}:{port}  (Ctrl-C stops everything; "
-               f"ready checks at /_stcore/health; startup took {time.monotonic() - started:.1f}s before Streamlit)")
+         "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false"], env))
+    url = f"http://{_link_host(address)}:{port}"
+    record_server(settings.data_dir, url, os.getpid())
+    click.echo(f"BYTE Dashboard: {url}  (Ctrl-C stops everything; readiness at {url}/api/ready; "
+               f"startup took {time.monotonic() - started:.1f}s before Streamlit)")
     _supervise(children, settings)
 
 
+def _spawn(argv: list[str], env: dict) -> subprocess.Popen:
+    """A child in its own process group: Ctrl-C reaches only `byte up`, which then stops each child once
+    with SIGTERM. (Uvicorn, given Ctrl-C and then SIGTERM, printed a KeyboardInterrupt traceback.) The
+    child also gets SIGTERM should `byte up` itself be killed, so nothing is left running."""
+    return subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True, preexec_fn=_terminate_with_parent)
+
+
+def _terminate_with_parent() -> None:
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still stops everything through `byte up`
+        pass
+
+
+def _link_host(address: str) -> str:
+    return socket.gethostname() if address in ("0.0.0.0", "::", "") else address
+
+
+def _watch_embedded(server) -> None:
+    """Restart the embedded PostgreSQL if it died; readiness answers 503 until it is back."""
+    if server.is_running():
+        return
+    click.echo(f"{time.strftime('%H:%M:%S')} embedded PostgreSQL is not running (see {server.log_file}); "
+               "restarting it", err=True)
+    try:
+        server.restart_after_crash()
+    except Exception as exc:  # noqa: BLE001 - keep supervising: the next round tries again
+        click.echo(f"{time.strftime('%H:%M:%S')} restarting PostgreSQL failed: {exc}", err=True)
+        return
+    click.echo(f"{time.strftime('%H:%M:%S')} embedded PostgreSQL restarted", err=True)
+
+
 def _supervise(children: list[subprocess.Popen], settings) -> None:
+    from ..embedded import EmbeddedServer
+
+    embedded = EmbeddedServer(settings.data_dir) if settings.embedded else None
+    next_database_check = 0.0
     stopping = False
 
     def request_stop(_signum, _frame) -> None:
@@ -91,15 +134,18 @@ def _supervise(children: list[subprocess.Popen], settings) -> None:
                     exit_code = child.returncode or 1
                     stopping = True
                     break
+            if embedded is not None and not stopping and time.monotonic() >= next_database_check:
+                _watch_embedded(embedded)
+                next_database_check = time.monotonic() + 1.0
             time.sleep(0.3)
     finally:
         _stop_children(children)
-        if settings.embedded:
+        forget_server(settings.data_dir, os.getpid())
+        if embedded is not None:
             from ..db import reset_database
-            from ..embedded import EmbeddedServer
 
             reset_database()
-            EmbeddedServer(settings.data_dir).stop()
+            embedded.stop()
         click.echo("stopped: dashboard, scheduler" + (" and embedded PostgreSQL" if settings.embedded else ""))
     sys.exit(exit_code)
 

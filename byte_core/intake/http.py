@@ -76,7 +76,16 @@ async def intake_endpoint(request: Request) -> JSONResponse:
     return JSONResponse(receipt.body, status_code=receipt.status)
 
 
-routes = [Route(PATH, intake_endpoint, methods=["POST"])]
+async def counted_intake_endpoint(request: Request) -> JSONResponse:
+    """The endpoint, counted by outcome for /api/metrics (byte_intake_deliveries_total)."""
+    from ..ops.metrics import record_intake
+
+    response = await intake_endpoint(request)
+    record_intake(response.status_code)
+    return response
+
+
+routes = [Route(PATH, counted_intake_endpoint, methods=["POST"])]
 
 
 def standalone_app():
