@@ -8,7 +8,7 @@ from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact
                                 parse_metadata, preview_csv, save_contact, search_contacts, timeline)
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.service import start_execution
-from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
+from pages._ui import current_actor, db, empty_state, guarded, history_table, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
@@ -63,8 +63,7 @@ def contact_detail(contact_id: uuid.UUID) -> None:
         if not events:
             empty_state("Nothing has happened to this contact yet. Start a workflow from the Workflows tab.")
         else:
-            st.dataframe(pd.DataFrame([{"when": e.at.strftime("%Y-%m-%d %H:%M"), "what": e.kind, "detail": e.text}
-                                       for e in events]), hide_index=True, width="stretch")
+            history_table(events, key="contact_timeline")
     with runs_tab:
         runs = executions_of(database, actor, contact.id)
         if runs:

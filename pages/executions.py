@@ -8,13 +8,18 @@ import streamlit as st
 from byte_core.notes import add_note
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.inspect import (COUNT_CAP, ExecutionFilter, count_executions, get_execution,
-                                        list_executions, phases_of)
+                                        list_executions, phases_of, readable_variables)
 from byte_core.workflow.service import change_status
-from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
+from byte_core.activity import history
+from byte_core.activity_text import role_label
+from byte_core.text import md_escape
+from pages._ui import current_actor, db, empty_state, guarded, history_table, local_time, paginate, show_flash
 
 PAGE_SIZE = 25
 STATUSES = ["running", "paused", "completed", "failed", "cancelled"]
 ACTIONS = {"running": ["pause", "cancel"], "paused": ["resume", "cancel"], "failed": ["retry", "cancel"]}
+DONE = {"pause": "Execution paused.", "resume": "Execution resumed.", "cancel": "Execution cancelled.",
+        "retry": "Retry scheduled: the scheduler runs the failed step again."}
 actor = current_actor()
 database = db()
 
@@ -29,7 +34,7 @@ def confirm_action(execution_id: uuid.UUID, action: str) -> None:
             return
         with guarded():
             change_status(database, actor, execution_id, action, reason)
-            st.session_state["exec_flash"] = f"Execution {action}d." if action != "retry" else "Retry scheduled."
+            st.session_state["exec_flash"] = DONE[action]
             st.rerun()
 
 
@@ -40,46 +45,54 @@ def detail(execution_id: str) -> None:
         st.query_params.pop("execution", None)
         st.rerun()
     contact = view.contact.full_name if view.contact else "unknown contact"
-    st.title(f"{view.workflow_name} · {contact}")
+    st.title(f"{md_escape(view.workflow_name)} · {md_escape(contact)}")
     show_flash("exec_flash")
     done, count = view.phase_progress
     phase_names = {p.id: p.name for p in view.definition.phases}
     st.progress(done / count if count else 0.0,
                 text=f"{execution.status} · phase {done} of {count}: "
                      f"{phase_names.get(execution.current_phase_id, execution.current_phase_id or '-')}")
-    st.info(view.explanation.text, icon=":material/schedule:")
+    st.info(md_escape(view.explanation.text), icon=":material/schedule:")
     if execution.status_reason and execution.status in ("paused", "cancelled"):
-        st.caption(f"Reason: {execution.status_reason}")
+        st.caption(f"Reason: {md_escape(execution.status_reason)}")
     actions = ACTIONS.get(execution.status, [])
     if actions and actor.has_any("admin", "manager"):
         buttons = st.columns(len(actions) + 3)
         for column, action in zip(buttons, actions):
             if column.button(action.title(), key=f"exec_{action}"):
                 confirm_action(execution.id, action)
-    history, tasks_tab, variables, notes = st.tabs(["Step history", "Tasks", "Variables", "Notes"])
+    history, events, tasks_tab, variables, notes = st.tabs(["Step history", "Activity", "Tasks", "Variables", "Notes"])
     with history:
         names = {s.id: s.name for s in view.definition.steps}
         st.dataframe(pd.DataFrame([{
             "#": s.seq, "step": names.get(s.step_id, s.step_id), "type": s.step_type,
             "phase": phase_names.get(s.phase_id, s.phase_id), "status": s.status, "outcome": s.outcome or "",
-            "entered": s.entered_at.strftime("%Y-%m-%d %H:%M"),
+            "entered": local_time(s.entered_at),
             "duration": _duration(s.duration_ms), "error": s.error or ""} for s in view.steps]),
             hide_index=True, width="stretch")
+    with events:
+        entries = history(database, actor, execution_ids=[execution.id])
+        if entries:
+            history_table(entries, key="exec_history")
+        else:
+            empty_state("Nothing recorded for this execution yet.")
     with tasks_tab:
         if view.tasks:
             st.dataframe(pd.DataFrame([{
-                "title": t.title, "status": t.status, "role": t.assigned_role or "",
-                "holder": view.users.get(t.assigned_to, "") if t.assigned_to else "",
+                "title": t.title, "status": t.status, "queue": role_label(t.assigned_role) if t.assigned_role else "",
+                "holder": view.users.get(t.assigned_to, "a former user") if t.assigned_to else "",
+                "done by": view.users.get(t.completed_by, "a former user") if t.completed_by else "",
                 "outcome": t.outcome or "", "comment": t.outcome_comment or "",
                 "due": t.due_date} for t in view.tasks]), hide_index=True, width="stretch")
         else:
             empty_state("This execution has not created tasks.")
     with variables:
-        st.json(execution.variables or {}, expanded=2)
+        st.json(readable_variables(execution.variables or {}, view.users, {str(t.id): t.title for t in view.tasks}),
+                expanded=2)
     with notes:
         for note in view.notes:
-            st.markdown(f"**{view.users.get(note.user_id, note.user_id)}** · {note.created_at:%Y-%m-%d %H:%M}\n\n"
-                        f"{note.content}")
+            st.markdown(f"**{md_escape(view.users.get(note.user_id, 'a former user'))}** · "
+                        f"{local_time(note.created_at)}\n\n{md_escape(note.content)}")
         if not view.notes:
             st.caption("No notes yet.")
         with st.form("exec_note", clear_on_submit=True):
@@ -87,6 +100,7 @@ def detail(execution_id: str) -> None:
             if st.form_submit_button("Add note"):
                 with guarded():
                     add_note(database, actor, "workflow_execution", execution.id, text)
+                    st.toast("Note added.", icon=":material/check_circle:")
                     st.rerun()
 
 
@@ -128,7 +142,7 @@ def listing() -> None:
         return
     st.dataframe(pd.DataFrame([{"workflow": r.workflow, "contact": r.contact, "status": r.status,
                                 "phase": r.phase or "", "step": r.step or "",
-                                "started": r.started_at.strftime("%Y-%m-%d %H:%M") if r.started_at else "",
+                                "started": local_time(r.started_at),
                                 "error": r.last_error or ""} for r in rows]), hide_index=True, width="stretch")
     labels = {r.id: f"{r.workflow} · {r.contact} · {r.status}" for r in rows}
     choice = st.selectbox("Open an execution", [None, *labels], key="exec_open",

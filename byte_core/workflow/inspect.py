@@ -232,3 +232,25 @@ def phases_of(db: Database, actor: Actor) -> dict[str, str]:
                 if label not in names.setdefault(phase["id"], []):
                     names[phase["id"]].append(label)
     return {phase_id: " / ".join(labels) for phase_id, labels in names.items()}
+
+
+# --- names for people ------------------------------------------------------------------------------------------
+PERSON_KEYS = ("decided_by", "completed_by", "assigned_to", "holder")
+
+
+def readable_variables(variables: Any, users: dict[str, str], tasks: dict[str, str]) -> Any:
+    """An execution's variables as a person reads them: user ids become names, task ids become task titles
+    (the ids stay in the activity log's raw details)."""
+    if isinstance(variables, dict):
+        result = {}
+        for key, value in variables.items():
+            if key in PERSON_KEYS and isinstance(value, str):
+                result[key] = users.get(value, value if not value.startswith("user_") else "a former user")
+            elif key == "task_id" and isinstance(value, str):
+                result["task"] = tasks.get(value, "a task of another execution")
+            else:
+                result[key] = readable_variables(value, users, tasks)
+        return result
+    if isinstance(variables, list):
+        return [readable_variables(v, users, tasks) for v in variables]
+    return variables
