@@ -133,12 +133,13 @@ def _user_agent() -> str | None:
     return agent if isinstance(agent, str) else None
 
 
-def _sidebar(actor) -> None:
+def _sidebar(actor, profile) -> None:
     from byte_core.access import ROLE_LABELS
+    from byte_core.text import md_escape
 
     with st.sidebar:
-        st.markdown(f"**{actor.email}**")
-        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {actor.org_id}")
+        st.markdown(f"**{md_escape(profile.display_name)}**")
+        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {md_escape(profile.org_name)}")
         # Handled at the top of the next run (see main), so the cookie's deletion renders in a run that
         # completes: a component followed by st.rerun() may never reach the browser.
         st.button("Sign out", icon=":material/logout:", width="stretch",
@@ -146,7 +147,7 @@ def _sidebar(actor) -> None:
 
 
 def main() -> None:
-    from pages._registry import pages_for
+    from pages._registry import pages_for, restricted_for
     from pages._ui import db
 
     from byte_core.auth.login import session_still_valid
@@ -191,14 +192,29 @@ def main() -> None:
 
         st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
         return
+    from byte_core.users import profile
+
     specs = pages_for(actor.roles)
     sections: dict[str, list] = {}
     for spec in specs:
         sections.setdefault(spec.section, []).append(
             st.Page(f"pages/{spec.file}", title=spec.title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
-    _sidebar(actor)
+    # A page the person's roles do not allow is still known by its URL, as a hidden page that says so: without
+    # it Streamlit would silently show Home. The page's own script is never registered, so it cannot run.
+    sections.setdefault("Account", []).extend(_no_access_page(spec) for spec in restricted_for(actor.roles))
+    st.session_state["profile"] = me = profile(database, actor)
+    _sidebar(actor, me)
     st.navigation(sections).run()
+
+
+def _no_access_page(spec):
+    def no_access() -> None:
+        st.title(spec.title)
+        st.error("You don't have access to this page. Ask an admin if your work needs it.", icon=":material/lock:")
+        st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
+
+    return st.Page(no_access, title=spec.title, icon=":material/lock:", url_path=spec.url_path, visibility="hidden")
 
 
 if st.runtime.exists():

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import ROLE_LABELS
+from .access import ROLE_LABELS, queue_label
 from .models import Contact, Task, User, WorkflowDefinition, WorkflowExecution
 
 # Internal action -> the label the Activity log's filter shows. Several internal names may share a label.
@@ -76,11 +76,7 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
 
 
-def role_label(role: str | None) -> str:
-    """'hr' -> 'HR queue'; None -> 'a person'."""
-    if not role:
-        return "a person"
-    return f"{ROLE_LABELS.get(role, role.replace('_', ' ').title())} queue"
+role_label = queue_label  # one spelling of queue names everywhere (access.queue_label)
 
 
 class ActivityLike(Protocol):

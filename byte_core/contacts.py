@@ -233,13 +233,25 @@ def timeline(db: Database, actor: Actor, contact_id: uuid.UUID, limit: int = 200
 
 
 def executions_of(db: Database, actor: Actor, contact_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A contact's executions, newest first, with the workflow's and the current phase's names."""
+    from .workflow.definitions import phase_positions
+
     with db.session(actor.org_id) as session:
-        rows = session.execute(select(WorkflowExecution.id, WorkflowDefinition.name, WorkflowExecution.status,
+        rows = session.execute(select(WorkflowExecution.id, WorkflowDefinition, WorkflowExecution.status,
                                       WorkflowExecution.current_phase_id, WorkflowExecution.started_at)
                                .join(WorkflowDefinition, WorkflowDefinition.id == WorkflowExecution.workflow_definition_id)
                                .where(WorkflowExecution.contact_id == contact_id)
                                .order_by(WorkflowExecution.started_at.desc())).all()
-    return [dict(id=i, workflow=n, status=s, phase=p, started_at=t) for i, n, s, p, t in rows]
+        return [dict(id=i, workflow=d.name, status=s, phase=phase_positions(d).get(p, (0, p or ""))[1], started_at=t)
+                for i, d, s, p, t in rows]
+
+
+ACTIVE = ("running", "paused")
+
+
+def active_runs_of(runs: list[dict[str, Any]], workflow: str) -> list[dict[str, Any]]:
+    """Of `executions_of`'s rows, those of this workflow still under way (starting another needs a confirmation)."""
+    return [r for r in runs if r["workflow"] == workflow and r["status"] in ACTIVE]
 
 
 def parse_metadata(text: str) -> dict[str, str]:

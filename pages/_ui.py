@@ -108,8 +108,10 @@ def due_label(due: date | None, today: date | None = None) -> str:
 
 
 def show_flash(key: str) -> None:
-    """The success message an action left for the run after its `st.rerun()`, shown once."""
+    """The success message an action left for the run after its `st.rerun()`, shown once: as a toast (seen
+    wherever the person has scrolled) and inline."""
     if message := st.session_state.pop(key, None):
+        st.toast(message, icon=":material/check_circle:")
         st.success(message, icon=":material/check_circle:")
 
 

@@ -61,7 +61,8 @@ def detail(execution_id: str) -> None:
         for column, action in zip(buttons, actions):
             if column.button(action.title(), key=f"exec_{action}"):
                 confirm_action(execution.id, action)
-    history, events, tasks_tab, variables, notes = st.tabs(["Step history", "Activity", "Tasks", "Variables", "Notes"])
+    history, events, tasks_tab, variables, notes = st.tabs(["Step history", "Activity", "Tasks", "Variables", "Notes"],
+                                                          key="exec_tab", on_change="rerun")
     with history:
         names = {s.id: s.name for s in view.definition.steps}
         st.dataframe(pd.DataFrame([{
@@ -117,20 +118,42 @@ def _duration(ms: int | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
+EARLIEST = date(2000, 1, 1)
+
+
+def filters_from_link(by_id: dict, phase_names: dict) -> None:
+    """A link (the Analytics pipeline board) may carry filters as query parameters: they become the widgets'
+    values once, then the parameters go, so the person's own changes are not overridden on the next run."""
+    params = st.query_params
+    if not any(k in params for k in ("workflow", "phase", "status", "overdue")):
+        return
+    workflow = next((i for i in by_id if str(i) == params.get("workflow")), None)
+    phase = params.get("phase")
+    st.session_state.update(exec_def=workflow, exec_phase=phase if phase in phase_names else None,
+                            exec_status=params.get("status") if params.get("status") in STATUSES else None,
+                            exec_overdue=params.get("overdue") == "1", exec_dates=(EARLIEST, date.today()),
+                            exec_page=1)
+    for key in ("workflow", "phase", "status", "overdue"):
+        params.pop(key, None)
+
+
 def listing() -> None:
     st.title("Executions")
     by_id = definition_names(database, actor)
+    phase_names = phases_of(database, actor)
+    filters_from_link(by_id, phase_names)
     cols = st.columns(4)
     definition = cols[0].selectbox("Workflow", [None, *by_id], format_func=lambda i: "All" if i is None else by_id[i],
                                    key="exec_def")
     status = cols[1].selectbox("Status", [None, *STATUSES], format_func=lambda s: "All" if s is None else s,
                                key="exec_status")
-    phase_names = phases_of(database, actor)
     phase = cols[2].selectbox("Phase", [None, *phase_names],
                               format_func=lambda p: "All" if p is None else phase_names[p], key="exec_phase")
-    span = cols[3].date_input("Started between", (date.today() - timedelta(days=365), date.today()), key="exec_dates")
+    span = cols[3].date_input("Started between", (date.today() - timedelta(days=365), date.today()), key="exec_dates",
+                              min_value=EARLIEST)
     start, end = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
-    filters = ExecutionFilter(definition, status, phase, start, end)
+    overdue = st.toggle("Only overdue (an open task is past its due date)", key="exec_overdue")
+    filters = ExecutionFilter(definition, status, phase, start, end, overdue)
     total = count_executions(database, actor, filters)
     offset, limit = paginate(min(total, COUNT_CAP), PAGE_SIZE, key="exec_page")
     if total > COUNT_CAP:

@@ -23,7 +23,8 @@ st.code(base.rstrip("/") + endpoint_path(database, actor), language=None)
 
 config = get_config(database, actor)
 definitions = definition_names(database, actor)  # id -> name
-setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"])
+# Keyed and tracked, so a save's rerun stays on the tab the person was using (untracked tabs reset to the first).
+setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"], key="intake_tab", on_change="rerun")
 
 with setup:
     if config is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..access import Actor
+from ..access import Actor, queue_label
 from ..db import Database
 from ..errors import InvalidInput, NotFound
 from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, WorkflowExecutionStep
@@ -116,8 +116,8 @@ def _explain(execution: WorkflowExecution, definition: Definition, steps: list[W
     task = _task_waited_on(execution, step, visit, tasks)
     held_by = None
     if task is not None:
-        held_by = (f"{users.get(task.assigned_to, task.assigned_to)}" if task.assigned_to
-                   else f"role {task.assigned_role}")
+        held_by = (users.get(task.assigned_to, "a former user") if task.assigned_to
+                   else f"the {queue_label(task.assigned_role)}")
     age = humanize((now - visit.entered_at).total_seconds())
     text = f"waiting for {step.name}" + (f", held by {held_by} for {age}" if held_by else f" for {age}") + timer_text
     if timer is None and step.config.get("timeout_days") is None:
@@ -142,6 +142,7 @@ class ExecutionFilter:
     phase: str | None = None
     started_from: date | None = None
     started_to: date | None = None
+    overdue: bool = False  # only those with an open task past its due date
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,9 @@ def _execution_conditions(filters: ExecutionFilter) -> list:
         where.append(e.status == filters.status)
     if filters.phase:
         where.append(e.current_phase_id == filters.phase)
+    if filters.overdue:
+        where.append(e.id.in_(select(Task.workflow_execution_id).where(
+            Task.status.in_(("todo", "in_progress")), Task.due_date < datetime.now(timezone.utc).date())))
     # Compared as timestamptz (a DATE operand keeps the planner off the (org_id, started_at) index).
     if filters.started_from:
         where.append(e.started_at >= datetime.combine(filters.started_from, datetime.min.time(), timezone.utc))
