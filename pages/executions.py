@@ -101,7 +101,7 @@ def detail(execution_id: str) -> None:
             if st.form_submit_button("Add note"):
                 with guarded():
                     add_note(database, actor, "workflow_execution", execution.id, text)
-                    st.toast("Note added.", icon=":material/check_circle:")
+                    st.session_state["exec_flash"] = "Note added."
                     st.rerun()
 
 

@@ -8,7 +8,7 @@ from byte_core.intake.service import (configure, endpoint_path, get_config, list
                                       sample_fields)
 from byte_core.intake.webhook import CONTACT_TARGETS
 from byte_core.workflow.definitions import definition_names
-from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
+from pages._ui import ago, current_actor, db, empty_state, guarded, local_time, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
@@ -95,7 +95,7 @@ with submissions:
         def status(r) -> str:
             return "processed" if r.processed else ("failed" if r.error else "pending")
 
-        st.dataframe(pd.DataFrame([{"received": r.created_at.strftime("%Y-%m-%d %H:%M"), "form": r.form_id,
+        st.dataframe(pd.DataFrame([{"received": local_time(r.created_at), "form": r.form_id,
                                     "submission": r.submission_id, "status": status(r),
                                     "duplicates": r.duplicate_count, "error": r.error or ""} for r in rows]),
                      hide_index=True, width="stretch")
