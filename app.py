@@ -190,7 +190,14 @@ def main() -> None:
         def login_page() -> None:
             _login_form(database, authenticator)
 
-        st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
+        # Every page's URL is known here too (showing the sign-in form), so the address a person opened (or
+        # that a signed-in browser reopens before its cookie is read) survives until the run that signs in.
+        from pages._registry import PAGES
+
+        kept = [st.Page(login_page, title=spec.title, url_path=spec.url_path, visibility="hidden") for spec in PAGES
+                if spec.url_path != "home"]
+        st.navigation([st.Page(login_page, title="Sign in", url_path="login", default=True), *kept],
+                      position="hidden").run()
         return
     from byte_core.users import profile
 

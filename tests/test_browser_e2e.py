@@ -285,7 +285,6 @@ def test_the_new_contact_form_keeps_what_was_typed_on_an_error(demo, live_app, p
         form.get_by_label(label, exact=True).fill(value)
     form.get_by_role("button", name="Create contact").click()
     sync_api.expect(page.get_by_text("is not valid").first).to_be_visible()
-    settle(page)
     for label, value in typed.items():
         sync_api.expect(form.get_by_label(label, exact=True)).to_have_value(value)
 
