@@ -194,8 +194,15 @@ def main() -> None:
         # that a signed-in browser reopens before its cookie is read) survives until the run that signs in.
         from pages._registry import PAGES
 
-        kept = [st.Page(login_page, title=spec.title, url_path=spec.url_path, visibility="hidden") for spec in PAGES
-                if spec.url_path != "home"]
+        def kept_page(url_path: str):
+            def sign_in_first() -> None:
+                # Remembered, so the run that restores the session opens it (see _open_requested).
+                st.session_state["requested_path"] = url_path
+                _login_form(database, authenticator)
+
+            return st.Page(sign_in_first, title="Sign in", url_path=url_path, visibility="hidden")
+
+        kept = [kept_page(spec.url_path) for spec in PAGES if spec.url_path != "home"]
         st.navigation([st.Page(login_page, title="Sign in", url_path="login", default=True), *kept],
                       position="hidden").run()
         return
@@ -212,7 +219,20 @@ def main() -> None:
     sections.setdefault("Account", []).extend(_no_access_page(spec) for spec in restricted_for(actor.roles))
     st.session_state["profile"] = me = profile(database, actor)
     _sidebar(actor, me)
-    st.navigation(sections).run()
+    current = st.navigation(sections)
+    _open_requested(current, [page for pages in sections.values() for page in pages])
+    current.run()
+
+
+def _open_requested(current, pages) -> None:
+    """The page a signed-out browser asked for, once the session is back: a restore from the cookie reruns
+    the script, and that rerun may arrive on Home rather than on the address that was opened."""
+    wanted = st.session_state.pop("requested_path", None)
+    if not wanted or wanted == current.url_path:
+        return
+    target = next((page for page in pages if page.url_path == wanted), None)
+    if target is not None:
+        st.switch_page(target)
 
 
 def _no_access_page(spec):
