@@ -164,13 +164,13 @@ def _user_agent() -> str | None:
     return agent if isinstance(agent, str) else None
 
 
-def _sidebar(actor) -> None:
+def _sidebar(actor, profile) -> None:
     from byte_core.access import ROLE_LABELS
     from byte_core.text import md_escape
 
     with st.sidebar:
-        st.markdown(f"**{md_escape(actor.email)}**")
-        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {md_escape(actor.org_id)}")
+        st.markdown(f"**{md_escape(profile.display_name)}**")
+        st.caption(" · ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)) + f" · {md_escape(profile.org_name)}")
         # Handled at the top of the next run (see main), before anything reads the session.
         st.button("Sign out", icon=":material/logout:", width="stretch",
                   on_click=lambda: st.session_state.update(sign_out_requested=True))
@@ -186,7 +186,7 @@ def _unread(database, actor) -> int:
 
 
 def main() -> None:
-    from pages._registry import pages_for
+    from pages._registry import pages_for, restricted_for
     from pages._ui import db
 
     from byte_core.auth.sessions import session_actor
@@ -218,8 +218,24 @@ def main() -> None:
         def login_page() -> None:
             _login_form(database)
 
-        st.navigation([st.Page(login_page, title="Sign in", url_path="login")], position="hidden").run()
+        # Every page's URL is known here too (showing the sign-in form), so the address a person opened (or
+        # that a signed-in browser reopens before its cookie is read) survives until the run that signs in.
+        from pages._registry import PAGES
+
+        def kept_page(url_path: str):
+            def sign_in_first() -> None:
+                # Remembered, so the run that restores the session opens it (see _open_requested).
+                st.session_state["requested_path"] = url_path
+                _login_form(database, authenticator)
+
+            return st.Page(sign_in_first, title="Sign in", url_path=url_path, visibility="hidden")
+
+        kept = [kept_page(spec.url_path) for spec in PAGES if spec.url_path != "home"]
+        st.navigation([st.Page(login_page, title="Sign in", url_path="login", default=True), *kept],
+                      position="hidden").run()
         return
+    from byte_core.users import profile
+
     specs = pages_for(actor.roles)
     unread = _unread(database, actor)
     sections: dict[str, list] = {}
@@ -229,12 +245,37 @@ def main() -> None:
         sections.setdefault(spec.section, []).append(
             st.Page(f"pages/{spec.file}", title=title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == "home"))
-    _sidebar(actor)
+    # A page the person's roles do not allow is still known by its URL, as a hidden page that says so: without
+    # it Streamlit would silently show Home. The page's own script is never registered, so it cannot run.
+    sections.setdefault("Account", []).extend(_no_access_page(spec) for spec in restricted_for(actor.roles))
+    st.session_state["profile"] = me = profile(database, actor)
+    _sidebar(actor, me)
+    current = st.navigation(sections)
+    _open_requested(current, [page for pages in sections.values() for page in pages])
     from byte_core.ops.metrics import page_timer
 
-    page = st.navigation(sections)
-    with page_timer(page.url_path or "home"):
-        page.run()
+    with page_timer(current.url_path or "home"):
+        current.run()
+
+
+def _open_requested(current, pages) -> None:
+    """The page a signed-out browser asked for, once the session is back: a restore from the cookie reruns
+    the script, and that rerun may arrive on Home rather than on the address that was opened."""
+    wanted = st.session_state.pop("requested_path", None)
+    if not wanted or wanted == current.url_path:
+        return
+    target = next((page for page in pages if page.url_path == wanted), None)
+    if target is not None:
+        st.switch_page(target)
+
+
+def _no_access_page(spec):
+    def no_access() -> None:
+        st.title(spec.title)
+        st.error("You don't have access to this page. Ask an admin if your work needs it.", icon=":material/lock:")
+        st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
+
+    return st.Page(no_access, title=spec.title, icon=":material/lock:", url_path=spec.url_path, visibility="hidden")
 
 
 if st.runtime.exists():

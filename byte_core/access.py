@@ -9,6 +9,13 @@ ROLES = ("admin", "manager", "reviewer", "hr")
 ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "reviewer": "Reviewer", "hr": "HR"}
 
 
+def queue_label(role: str | None) -> str:
+    """A role's task queue as people name it: 'hr' -> 'HR queue' (not 'Hr queue'); None -> 'a person'."""
+    if not role:
+        return "a person"
+    return f"{ROLE_LABELS.get(role, role.replace('_', ' ').title())} queue"
+
+
 @dataclass(frozen=True)
 class Actor:
     org_id: str

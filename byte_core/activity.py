@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
-from .models import ActivityLog, User
+from .models import ActivityLog
 from .text import search_text
 
 _SOFT_KEYS = {"workflow_execution": "workflow_execution_id", "contact": "contact_id", "task": "task_id"}
@@ -51,18 +51,20 @@ class ActivityFilter:
     entity_type: str | None = None
     entity_id: uuid.UUID | None = None
     user_id: str | None = None
-    action: str | None = None
+    actions: tuple[str, ...] = ()  # internal names; activity_text.actions_for_labels maps the filter's labels
     start: date | None = None
     end: date | None = None
 
 
 def _conditions(filters: ActivityFilter) -> list:
     where = []
-    typed = {name: search_text(getattr(filters, name)) for name in ("entity_type", "user_id", "action")}
+    typed = {name: search_text(getattr(filters, name)) for name in ("entity_type", "user_id")}
     for column, value in ((ActivityLog.entity_type, typed["entity_type"]), (ActivityLog.entity_id, filters.entity_id),
-                          (ActivityLog.user_id, typed["user_id"]), (ActivityLog.action, typed["action"])):
+                          (ActivityLog.user_id, typed["user_id"])):
         if value:
             where.append(column == value)
+    if filters.actions:
+        where.append(ActivityLog.action.in_(filters.actions))
     # Compared as timestamptz: against a DATE the planner gives up the (org_id, created_at) index.
     if filters.start:
         where.append(ActivityLog.created_at >= _utc_midnight(filters.start))
@@ -85,9 +87,30 @@ def count(db, actor, filters: ActivityFilter) -> int:
             select(ActivityLog.id).where(*_conditions(filters)).limit(COUNT_CAP + 1).subquery())) or 0
 
 
-def search(db, actor, filters: ActivityFilter, *, offset: int = 0, limit: int = 50
-           ) -> list[tuple[ActivityLog, str | None]]:
-    """One page of the log, newest first, with the acting user's email."""
+@dataclass(frozen=True)
+class Entry:
+    """One activity row as people read it: the sentence, plus the raw row one click away."""
+    id: uuid.UUID
+    at: datetime
+    who: str
+    sentence: str
+    action: str
+    entity_type: str
+    entity_id: uuid.UUID
+    workflow_execution_id: uuid.UUID | None
+    details: dict[str, Any]
+
+
+def _entries(session: Session, rows: list[ActivityLog]) -> list[Entry]:
+    from .activity_text import lookup_names, sentence
+
+    names = lookup_names(session, rows)
+    return [Entry(r.id, r.created_at, names.user(r.user_id), sentence(r, names), r.action, r.entity_type,
+                  r.entity_id, r.workflow_execution_id, dict(r.details or {})) for r in rows]
+
+
+def search(db, actor, filters: ActivityFilter, *, offset: int = 0, limit: int = 50) -> list[Entry]:
+    """One page of the log, newest first, each row as a sentence."""
     from .access import require_role
 
     require_role(actor, "admin", "manager")
@@ -95,10 +118,27 @@ def search(db, actor, filters: ActivityFilter, *, offset: int = 0, limit: int = 
         # The page's ids first, alone, so the (org_id, created_at) index serves the ORDER BY ... LIMIT.
         page = (select(ActivityLog.id).where(*_conditions(filters)).order_by(ActivityLog.created_at.desc())
                 .offset(offset).limit(limit).subquery())
-        rows = session.execute(select(ActivityLog, User.email).join(page, page.c.id == ActivityLog.id)
-                               .outerjoin(User, User.id == ActivityLog.user_id)
-                               .order_by(ActivityLog.created_at.desc())).all()
-    return [(row, email) for row, email in rows]
+        rows = list(session.scalars(select(ActivityLog).join(page, page.c.id == ActivityLog.id)
+                                    .order_by(ActivityLog.created_at.desc())))
+        return _entries(session, rows)
+
+
+def history(db, actor, *, execution_ids: list[uuid.UUID] = (), contact_id: uuid.UUID | None = None,
+            limit: int = 200) -> list[Entry]:
+    """What happened to some executions and/or a contact, newest first, as sentences (execution history and
+    the contact timeline). Two index lookups joined by UNION rather than one OR, which scans the log."""
+    parts = []
+    if execution_ids:
+        parts.append(select(ActivityLog.id).where(ActivityLog.workflow_execution_id.in_(list(execution_ids))))
+    if contact_id is not None:
+        parts.append(select(ActivityLog.id).where(ActivityLog.contact_id == contact_id))
+    if not parts:
+        return []
+    ids = union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    with db.session(actor.org_id) as session:
+        rows = list(session.scalars(select(ActivityLog).join(ids, ids.c.id == ActivityLog.id)
+                                    .order_by(ActivityLog.created_at.desc(), ActivityLog.id).limit(limit)))
+        return _entries(session, rows)
 
 
 COUNT_CAP = 10_000

@@ -154,18 +154,37 @@ def overdue_and_late(db: Database, actor: Actor, f: AnalyticsFilter, today: date
             for (role, who), (overdue_open, finished_late) in sorted(counts.items(), key=lambda i: (-i[1][0], i[0]))]
 
 
+TIMEOUT_ERROR = "% timed out after %"  # the engine's message when a wait with on_timeout "fail" runs out
+FOLLOWED = {"fail": "failed the execution", "escalate": "escalated", "goto": "went to another step"}
+
+
 def timeouts(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[str, Any]]:
-    """Wait steps that timed out, per step, with the policy that followed."""
+    """Waits that ran out of time, for executions started in the range, per workflow, step and what followed.
+    A wait whose policy fails the execution leaves no `step_timed_out` row (the failing run's writes are rolled
+    back), so those are the failed executions whose error says so; escalations and gotos come from the log."""
     require_role(actor, "manager", "admin")
-    step, policy = ActivityLog.details["step"].astext, ActivityLog.details["policy"].astext
-    where = [ActivityLog.action == "step_timed_out", ActivityLog.created_at >= f.since,
-             ActivityLog.created_at < f.until]
-    if f.definition_id:
-        where.append(ActivityLog.workflow_execution_id.in_(
-            select(E.id).where(E.workflow_definition_id == f.definition_id)))
+    in_range = _executions_in(f)
+    step_id, policy = ActivityLog.details["step_id"].astext, ActivityLog.details["policy"].astext
     with db.session(actor.org_id) as session:
-        rows = session.execute(select(step, policy, func.count()).where(*where).group_by(step, policy)).all()
-    return [{"step": s or "?", "policy": p or "fail", "timeouts": c} for s, p, c in sorted(rows, key=lambda r: -r[2])]
+        failed = session.execute(select(E.workflow_definition_id, E.current_step_id, func.count())
+                                 .where(*in_range, E.status == "failed", E.last_error.like(TIMEOUT_ERROR))
+                                 .group_by(E.workflow_definition_id, E.current_step_id)).all()
+        # An event follows its execution's start, so the log is read from the range's start only.
+        moved_on = session.execute(select(E.workflow_definition_id, step_id, policy, func.count())
+                                   .join(E, E.id == ActivityLog.workflow_execution_id)
+                                   .where(ActivityLog.action == "step_timed_out", ActivityLog.created_at >= f.since,
+                                          policy != "fail", *in_range)
+                                   .group_by(E.workflow_definition_id, step_id, policy)).all()
+        definitions = _definitions(session)
+    counts: dict[tuple[str, str, str], int] = {}
+    for definition_id, step, followed, count in [(d, s, "fail", c) for d, s, c in failed] + list(moved_on):
+        definition = definitions.get(definition_id)
+        steps = (definition.steps or {}).get("steps", []) if definition else []
+        name = next((x.get("name") for x in steps if x.get("id") == step), step) or "?"
+        key = (definition.name if definition else "?", name, FOLLOWED.get(followed, followed or "?"))
+        counts[key] = counts.get(key, 0) + count
+    return [{"workflow": w, "step": s, "what_followed": p, "timeouts": c}
+            for (w, s, p), c in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def approval_rates(db: Database, actor: Actor, f: AnalyticsFilter) -> list[dict[str, Any]]:
@@ -224,6 +243,60 @@ def reviewer_workload(db: Database, actor: Actor, f: AnalyticsFilter) -> list[di
 
 def _emails(session) -> dict[uuid.UUID, str]:
     return dict(session.execute(select(User.id, User.email)).all())
+
+
+def pipeline_board(db: Database, actor: Actor, today: date | None = None) -> list[dict[str, Any]]:
+    """For each workflow, its phases in order with running executions and how many of them are overdue (an
+    open task of theirs is past its due date). Every phase of every definition appears, empty ones as 0."""
+    require_role(actor, "manager", "admin")
+    today = today or datetime.now(timezone.utc).date()
+    with db.session(actor.org_id) as session:
+        running = session.execute(select(E.workflow_definition_id, E.current_phase_id, func.count())
+                                  .where(E.status == "running")
+                                  .group_by(E.workflow_definition_id, E.current_phase_id)).all()
+        # From the overdue tasks (few) to their executions, rather than a lookup per running execution.
+        overdue = session.execute(select(E.workflow_definition_id, E.current_phase_id, func.count(E.id.distinct()))
+                                  .join(T, T.workflow_execution_id == E.id)
+                                  .where(E.status == "running", T.status.in_(OPEN), T.due_date < today)
+                                  .group_by(E.workflow_definition_id, E.current_phase_id)).all()
+        definitions = _definitions(session)
+    now = {(d, p): c for d, p, c in running}
+    late = {(d, p): c for d, p, c in overdue}
+    rows = []
+    for definition_id, definition in sorted(definitions.items(), key=lambda item: item[1].name):
+        for phase_id, (index, name) in sorted(phase_positions(definition).items(), key=lambda item: item[1][0]):
+            rows.append({"workflow": definition.name, "definition_id": definition_id, "phase_id": phase_id,
+                         "phase": name, "order": index + 1, "running": now.get((definition_id, phase_id), 0),
+                         "overdue": late.get((definition_id, phase_id), 0)})
+    return rows
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    started: int
+    finished: int
+    median_cycle_hours: float | None
+
+
+def week_over_week(db: Database, actor: Actor, today: date | None = None, definition_id: uuid.UUID | None = None
+                   ) -> tuple[WeekFigures, WeekFigures]:
+    """(last 7 days including today, the 7 days before): executions started, executions completed, and the
+    median hours from start to completion of those completed."""
+    require_role(actor, "manager", "admin")
+    today = today or datetime.now(timezone.utc).date()
+    weeks = []
+    for first in (today - timedelta(days=6), today - timedelta(days=13)):
+        f = AnalyticsFilter(first, first + timedelta(days=6), definition_id)
+        finished_where = [E.status == "completed", E.completed_at >= f.since, E.completed_at < f.until]
+        if definition_id:
+            finished_where.append(E.workflow_definition_id == definition_id)
+        hours = func.extract("epoch", E.completed_at - E.started_at) / 3600
+        with db.session(actor.org_id) as session:
+            started = session.scalar(select(func.count()).select_from(E).where(*_executions_in(f))) or 0
+            finished, median = session.execute(select(func.count(), func.percentile_cont(0.5).within_group(hours))
+                                               .where(*finished_where)).one()
+        weeks.append(WeekFigures(started, finished or 0, round(float(median), 1) if median is not None else None))
+    return weeks[0], weeks[1]
 
 
 CHARTS = {chart.__name__: chart for chart in (phase_funnel, started_completed_over_time, cycle_time_per_phase,

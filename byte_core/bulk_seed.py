@@ -44,6 +44,8 @@ TAGS = ["applicant", "volunteer", "client", "priority", "returning", "referral",
 STATUS_WEIGHTS = {"running": 40, "completed": 35, "cancelled": 10, "failed": 5, "paused": 10}
 FOLLOW_UPS = ["Call back", "Request missing document", "Verify references", "Schedule interview", "Update file"]
 DAY = 86_400.0
+HISTORY_DAYS = 90  # executions start within the last quarter
+WEEKDAY_WEIGHT = (1.0, 1.1, 1.05, 1.0, 0.85, 0.2, 0.1)  # Monday .. Sunday, as in the demo organization
 
 
 @dataclass
@@ -257,7 +259,7 @@ def seed_large(db: Database, org_slug: str, contacts: int, executions: int, show
                          _pg_array(rng.sample(TAGS, rng.randint(0, 3))),
                          json.dumps({"source": rng.choice(["formstack", "referral", "walk-in", "import"]),
                                      "score": rng.randint(1, 100)}),
-                         now - rng.uniform(0, 730) * DAY))
+                         now - rng.uniform(HISTORY_DAYS + 2, 730) * DAY))  # on file before their executions
         loader.load({"contacts": rows})
         totals["contacts"] += len(rows)
         report("contacts", totals["contacts"], contacts)
@@ -323,7 +325,8 @@ def _one_execution(rng: random.Random, ids: _Ids, routes, contact_id: str, statu
              for s in steps[:stop + 1]]
     open_for = 0.0 if status == "completed" else rng.expovariate(1 / (2 * DAY))
     elapsed = sum(spans[:stop]) + (spans[stop] if status == "completed" else open_for)
-    start = now - elapsed - rng.uniform(0, 330) * DAY * (1 if status != "running" else 0.15)
+    start = now - elapsed - _start_offset(rng, now - elapsed, HISTORY_DAYS * DAY - elapsed,
+                                          1.0 if status != "running" else 0.15)
     execution_id = ids()
     log = tables["activity_log"].append
     log((None, "workflow_execution", execution_id, execution_id, contact_id, None, "execution_started",
@@ -339,7 +342,7 @@ def _one_execution(rng: random.Random, ids: _Ids, routes, contact_id: str, statu
         outcome = path.outcomes.get(step.id, "completed") if finished else None
         visit_id = ids()
         step_rows.append((visit_id, execution_id, index + 1, step.id, step.phase_id, step.type, visit_status, outcome,
-                          moment, left, "timed out waiting" if visit_status == "failed" else None))
+                          moment, left, _timeout_error(step) if visit_status == "failed" else None))
         spec = spec_of(step.type)
         if spec.task_type:
             task_by_step[step.id] = (visit_id, moment, index)
@@ -357,16 +360,35 @@ def _one_execution(rng: random.Random, ids: _Ids, routes, contact_id: str, statu
     last_at = moment + (open_for if status != "completed" else 0)
     final = {"completed": "execution_completed", "failed": "execution_failed", "cancelled": "execution_cancelled",
              "paused": "execution_paused"}.get(status)
-    if final:
-        log((None, "workflow_execution", execution_id, execution_id, contact_id, None, final,
-             json.dumps({"reason": "bulk seed"}), last_at))
     current = steps[stop]
+    if final:
+        details = ({"error": _timeout_error(current), "step_id": current.id} if status == "failed"
+                   else {"reason": "bulk seed"})
+        log((None, "workflow_execution", execution_id, execution_id, contact_id, None, final, json.dumps(details),
+             last_at))
     tables["workflow_executions"].append((
         execution_id, definition_id, contact_id, current.id, current.phase_id, status, json.dumps(variables), start,
         last_at if status == "completed" else None, last_at, len(step_rows),
-        f"{current.id} ({current.name}) timed out" if status == "failed" else None,
+        _timeout_error(current) if status == "failed" else None,
         "bulk seed: " + status if status in ("paused", "cancelled") else None))
     tables["workflow_execution_steps"].extend(step_rows)
+
+
+def _start_offset(rng: random.Random, latest: float, room: float, scale: float) -> float:
+    """Seconds before `latest` at which an execution starts: within `room` (the quarter of history), most
+    recent ones for running work (`scale`), and on a working day far more often than at the weekend."""
+    room = max(room, 0.0) * scale
+    offset = 0.0
+    for _ in range(12):  # rejection sampling on the start's weekday
+        offset = rng.uniform(0, room)
+        if rng.random() < WEEKDAY_WEIGHT[time.gmtime(latest - offset).tm_wday] / max(WEEKDAY_WEIGHT):
+            break
+    return offset
+
+
+def _timeout_error(step) -> str:
+    """The engine's words for a wait that ran out of time (analytics counts failures by them)."""
+    return f"{step.id} ({step.name}) timed out after {step.config.get('timeout_days') or 7:g} days"
 
 
 def _task(rng, ids, tables, definition, wait_step, steps, source_id, source, execution_id, contact_id, finished,
@@ -407,7 +429,7 @@ def _follow_up(rng, ids, tables, execution_id, contact_id, start, now, people) -
     created = rng.uniform(start, now)
     done = rng.random() < 0.6
     holder = rng.choice(people[role]) if done or rng.random() < 0.5 else None
-    completed = min(now, created + rng.expovariate(1 / DAY)) if done else None
+    completed = min(now, created + rng.expovariate(1 / DAY)) if done else None  # never after now
     task_id = ids()
     tables["tasks"].append((task_id, execution_id, contact_id, holder, role, rng.choice(FOLLOW_UPS), "standard",
                             "done" if done else ("in_progress" if holder else "todo"),

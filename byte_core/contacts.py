@@ -6,10 +6,9 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, or_, select, union_all, literal
+from sqlalchemy import func, or_, select
 
 from . import activity
 from .access import Actor, require_role
@@ -232,57 +231,35 @@ def _export_rows(db: Database, actor: Actor, text: str, tag: str | None) -> Iter
 
 
 # --- timeline ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TimelineEvent:
-    at: datetime
-    kind: str
-    text: str
-    execution_id: uuid.UUID | None = None
-
-
-def timeline(db: Database, actor: Actor, contact_id: uuid.UUID, limit: int = 200) -> list[TimelineEvent]:
-    """Everything that happened to a contact, newest first, merged in SQL from executions, tasks,
-    notes, activity and intake submissions."""
-    wd = WorkflowDefinition
-    parts = [
-        select(WorkflowExecution.started_at.label("at"), literal("execution").label("kind"),
-               (literal("Workflow ") + wd.name + literal(" started · now ") + WorkflowExecution.status).label("text"),
-               WorkflowExecution.id.label("execution_id"))
-        .join(wd, wd.id == WorkflowExecution.workflow_definition_id).where(WorkflowExecution.contact_id == contact_id),
-        select(Task.completed_at, literal("decision"),
-               (Task.title + literal(" → ") + func.coalesce(Task.outcome, "") +
-                func.coalesce(literal(": ") + Task.outcome_comment, "")), Task.workflow_execution_id)
-        .where(Task.contact_id == contact_id, Task.completed_at.is_not(None)),
-        select(Task.created_at, literal("task"),
-               (literal("Task created: ") + Task.title + literal(" (") + func.coalesce(Task.assigned_role, "person")
-                + literal(")")), Task.workflow_execution_id)
-        .where(Task.contact_id == contact_id),
-        select(Note.created_at, literal("note"), Note.content, Note.workflow_execution_id)
-        .where(Note.contact_id == contact_id),
-        select(ActivityLog.created_at, literal("activity"),
-               (ActivityLog.entity_type + literal(" ") + ActivityLog.action), ActivityLog.workflow_execution_id)
-        .where(ActivityLog.contact_id == contact_id,
-               ActivityLog.action.not_in(("note_added", "approval_decided", "task_completed"))),
-        select(FormstackSubmission.created_at, literal("intake"),
-               (literal("Formstack submission ") + FormstackSubmission.submission_id + literal(" (form ")
-                + FormstackSubmission.form_id + literal(")")), FormstackSubmission.workflow_execution_id)
-        .where(FormstackSubmission.contact_id == contact_id),
-    ]
-    merged = union_all(*parts).subquery()
+def timeline(db: Database, actor: Actor, contact_id: uuid.UUID, limit: int = 200) -> list[activity.Entry]:
+    """Everything that happened to a contact and its executions, newest first, as sentences (the activity
+    log holds every change: edits, intake, workflow steps, decisions, notes)."""
     with db.session(actor.org_id) as session:
-        rows = session.execute(select(merged).where(merged.c.at.is_not(None))
-                               .order_by(merged.c.at.desc()).limit(limit)).all()
-    return [TimelineEvent(at, kind, text or "", execution_id) for at, kind, text, execution_id in rows]
+        execution_ids = list(session.scalars(select(WorkflowExecution.id)
+                                             .where(WorkflowExecution.contact_id == contact_id)))
+    return activity.history(db, actor, execution_ids=execution_ids, contact_id=contact_id, limit=limit)
 
 
 def executions_of(db: Database, actor: Actor, contact_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A contact's executions, newest first, with the workflow's and the current phase's names."""
+    from .workflow.definitions import phase_positions
+
     with db.session(actor.org_id) as session:
-        rows = session.execute(select(WorkflowExecution.id, WorkflowDefinition.name, WorkflowExecution.status,
+        rows = session.execute(select(WorkflowExecution.id, WorkflowDefinition, WorkflowExecution.status,
                                       WorkflowExecution.current_phase_id, WorkflowExecution.started_at)
                                .join(WorkflowDefinition, WorkflowDefinition.id == WorkflowExecution.workflow_definition_id)
                                .where(WorkflowExecution.contact_id == contact_id)
                                .order_by(WorkflowExecution.started_at.desc())).all()
-    return [dict(id=i, workflow=n, status=s, phase=p, started_at=t) for i, n, s, p, t in rows]
+        return [dict(id=i, workflow=d.name, status=s, phase=phase_positions(d).get(p, (0, p or ""))[1], started_at=t)
+                for i, d, s, p, t in rows]
+
+
+ACTIVE = ("running", "paused")
+
+
+def active_runs_of(runs: list[dict[str, Any]], workflow: str) -> list[dict[str, Any]]:
+    """Of `executions_of`'s rows, those of this workflow still under way (starting another needs a confirmation)."""
+    return [r for r in runs if r["workflow"] == workflow and r["status"] in ACTIVE]
 
 
 def parse_metadata(text: str) -> dict[str, str]:

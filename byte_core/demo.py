@@ -112,11 +112,13 @@ def _contact_rows(org_id: str, count: int, seed: int = 2026) -> list[dict]:
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
-    base = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    # On file before the quarter of workflow history begins (demo_executions.DAYS), so no execution is older
+    # than its contact.
+    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=200)
     rows = []
     for index in range(count):
         first, last = fake.first_name(), fake.last_name()
-        created = base + timedelta(minutes=rng.randint(0, 60 * 24 * 170))
+        created = base + timedelta(minutes=rng.randint(0, 60 * 24 * 105))
         rows.append({
             "id": demo_id("contact", index),
             "org_id": org_id,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from .auth.passwords import hash_password
 from .auth.sessions import revoke_user_sessions
 from .db import Database
 from .errors import Conflict, InvalidInput, NotFound
-from .models import User
+from .models import Organization, User
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -79,6 +80,25 @@ def list_users(db: Database, actor: Actor) -> list[User]:
     require_role(actor, "admin", "manager")
     with db.session(actor.org_id) as session:
         return list(session.scalars(select(User).order_by(func.lower(User.email))))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How the signed-in person and their organization are named on screen."""
+    first_name: str
+    display_name: str
+    org_name: str
+
+
+def profile(db: Database, actor: Actor) -> Profile:
+    """The greeting and sidebar names: first name (else the name or email), and the organization's name."""
+    with db.session(actor.org_id) as session:
+        row = session.execute(select(User.first_name, User.last_name, User.email)
+                              .where(User.id == actor.user_id)).first()
+        org_name = session.scalar(select(Organization.name).where(Organization.id == actor.org_id))
+    first, last, email = row if row else (None, None, actor.email)
+    display = " ".join(x for x in (first, last) if x) or email or actor.label
+    return Profile(first or display, display, org_name or actor.org_id)
 
 
 def find_user(session: Session, email_or_id: str) -> User:

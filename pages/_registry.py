@@ -36,3 +36,8 @@ PAGES = [
 
 def pages_for(roles: frozenset[str]) -> list[PageSpec]:
     return [p for p in PAGES if p.roles & roles and (HERE / p.file).exists()]
+
+
+def restricted_for(roles: frozenset[str]) -> list[PageSpec]:
+    """Pages that exist but these roles may not open (their URLs answer "no access")."""
+    return [p for p in PAGES if not p.roles & roles and (HERE / p.file).exists()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
@@ -65,6 +66,26 @@ def paginate(total: int, page_size: int, key: str) -> tuple[int, int]:
     return (int(page) - 1) * page_size, page_size
 
 
+def viewer_zone() -> tzinfo:
+    """The browser's time zone (Streamlit reads it from the browser); UTC under AppTest or if unknown."""
+    name = getattr(st.context, "timezone", None)
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return timezone.utc
+
+
+def local_time(moment: datetime | None, *, seconds: bool = False) -> str:
+    """A moment in the viewer's zone and a plain format ("Nov 27, 2026 14:05"), never an offset."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(viewer_zone()).strftime("%b %d, %Y %H:%M" + (":%S" if seconds else ""))
+
+
 def ago(moment: datetime | None) -> str:
     if moment is None:
         return ""
@@ -88,9 +109,11 @@ def due_label(due: date | None, today: date | None = None) -> str:
 
 
 def show_flash(key: str) -> None:
-    """The success message an action left for the run after its `st.rerun()`, shown once. Flash messages
-    name what was changed (a contact, a task title): always escaped."""
+    """The success message an action left for the run after its `st.rerun()`, shown once: as a toast (seen
+    wherever the person has scrolled) and inline. Flash messages name what was changed (a contact, a task
+    title): always escaped."""
     if message := st.session_state.pop(key, None):
+        st.toast(md_escape(message), icon=":material/check_circle:")
         st.success(md_escape(message), icon=":material/check_circle:")
 
 
@@ -104,3 +127,21 @@ def execution_link(execution_id, label: str = "Open the execution") -> None:
                      query_params={"execution": str(execution_id)})
     except StreamlitPageNotFoundError:
         st.markdown(f"[{label}](executions?execution={execution_id})")
+
+
+def history_table(entries, key: str) -> None:
+    """Activity entries as sentences, newest first; the selected row's raw details in an expander below."""
+    import pandas as pd
+
+    frame = pd.DataFrame([{"when": local_time(e.at), "what happened": e.sentence} for e in entries])
+    picked = st.dataframe(frame, hide_index=True, width="stretch", key=key, on_select="rerun",
+                          selection_mode="single-row",
+                          column_config={"what happened": st.column_config.TextColumn(width="large")})
+    rows = picked.selection.rows if picked else []
+    with st.expander("Raw details" + (" of the selected entry" if rows else " (select a row to choose one)"),
+                     expanded=bool(rows)):
+        entry = entries[rows[0] if rows else 0]
+        st.json({"when": entry.at.isoformat(), "who": entry.who, "action": entry.action, "entity": entry.entity_type,
+                 "entity_id": str(entry.entity_id),
+                 "execution_id": str(entry.workflow_execution_id) if entry.workflow_execution_id else None,
+                 "details": entry.details})

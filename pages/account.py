@@ -12,15 +12,21 @@ actor = current_actor()
 database = db()
 this_session = st.session_state.get("session_id")
 st.title("My account")
-st.markdown(f"**{md_escape(actor.email)}** · " + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
+me = st.session_state.get("profile")
+st.markdown(f"**{md_escape(me.display_name if me else actor.label)}** · {md_escape(actor.email)} · "
+            + ", ".join(ROLE_LABELS.get(r, r) for r in sorted(actor.roles)))
 
 show_flash("account_flash")
 st.subheader("Change password")
-with st.form("change_password", clear_on_submit=True):
-    current = st.text_input("Current password", type="password", autocomplete="current-password")
-    new = st.text_input("New password (10+ characters, at most 72 bytes)", type="password",
-                        autocomplete="new-password")
-    again = st.text_input("New password again", type="password", autocomplete="new-password")
+# Typed values stay on an error (no clear_on_submit); after a change the widgets get new keys, so empty.
+version = st.session_state.setdefault("password_form_version", 0)
+with st.form("change_password"):
+    current = st.text_input("Current password", type="password", autocomplete="current-password",
+                            key=f"pw_{version}_current")
+    new = st.text_input("New password (10+ characters, at most 72 bytes)", type="password", autocomplete="new-password",
+                        key=f"pw_{version}_new")
+    again = st.text_input("New password again", type="password", autocomplete="new-password",
+                          key=f"pw_{version}_again")
     if st.form_submit_button("Change password", type="primary"):
         if new != again:
             st.error("The two new passwords differ.")
@@ -29,6 +35,7 @@ with st.form("change_password", clear_on_submit=True):
                 # This browser's session lives on; every other one ends.
                 change_password(database, actor, current, new, keep_session=this_session)
                 st.session_state["account_flash"] = "Password changed. Your other sessions have been signed out."
+                st.session_state["password_form_version"] = version + 1
                 st.rerun()
 
 

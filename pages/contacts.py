@@ -4,12 +4,12 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from byte_core.contacts import (all_tags, executions_of, export_csv, get_contact, import_contacts, metadata_text,
-                                parse_metadata, preview_csv, save_contact, search_contacts, timeline)
-from byte_core.text import md_escape
+from byte_core.contacts import (active_runs_of, all_tags, executions_of, export_csv, get_contact, import_contacts,
+                                metadata_text, parse_metadata, preview_csv, save_contact, search_contacts, timeline)
 from byte_core.workflow.definitions import definition_names
 from byte_core.workflow.commands import start_execution
-from pages._ui import current_actor, db, empty_state, guarded, paginate, show_flash
+from byte_core.text import md_escape
+from pages._ui import current_actor, db, empty_state, guarded, history_table, local_time, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
@@ -25,28 +25,57 @@ def tag_choices(org_id: str, user_id: str | None, roles: tuple[str, ...], email:
 
 
 def contact_form(key: str, contact=None) -> None:
-    """Create (no contact) or edit form; validation errors come back from byte_core as one message."""
-    with st.form(key, clear_on_submit=contact is None):
+    """Create (no contact) or edit form. On a validation error every field keeps what was typed (the message
+    comes back from byte_core); after a new contact is saved the form starts empty again (its widgets get new
+    keys: a form cleared on submit would also clear on an error)."""
+    version = st.session_state.setdefault(f"{key}_version", 0)
+
+    def field(column, label: str, name: str, value: str = "") -> str:
+        return column.text_input(label, value, key=f"{key}_{version}_{name}")
+
+    with st.form(key):
         a, b = st.columns(2)
         values = {
-            "first_name": a.text_input("First name *", contact.first_name if contact else ""),
-            "last_name": b.text_input("Last name *", contact.last_name if contact else ""),
-            "email": a.text_input("Email", contact.email or "" if contact else ""),
-            "phone": b.text_input("Phone", contact.phone or "" if contact else ""),
-            "address_line_1": a.text_input("Address", contact.address_line_1 or "" if contact else ""),
-            "city": b.text_input("City", contact.city or "" if contact else ""),
-            "state": a.text_input("State", contact.state or "" if contact else ""),
-            "zip": b.text_input("ZIP", contact.zip or "" if contact else ""),
-            "tags": st.text_input("Tags (comma separated)", ", ".join(contact.tags or []) if contact else ""),
+            "first_name": field(a, "First name *", "first_name", contact.first_name if contact else ""),
+            "last_name": field(b, "Last name *", "last_name", contact.last_name if contact else ""),
+            "email": field(a, "Email", "email", contact.email or "" if contact else ""),
+            "phone": field(b, "Phone", "phone", contact.phone or "" if contact else ""),
+            "address_line_1": field(a, "Address", "address", contact.address_line_1 or "" if contact else ""),
+            "city": field(b, "City", "city", contact.city or "" if contact else ""),
+            "state": field(a, "State", "state", contact.state or "" if contact else ""),
+            "zip": field(b, "ZIP", "zip", contact.zip or "" if contact else ""),
+            "tags": field(st, "Tags (comma separated)", "tags", ", ".join(contact.tags or []) if contact else ""),
         }
-        metadata = st.text_area("Metadata (one key=value per line)", metadata_text(contact.metadata_) if contact else "")
+        metadata = st.text_area("Metadata (one key=value per line)", metadata_text(contact.metadata_) if contact else "",
+                                key=f"{key}_{version}_metadata")
         if st.form_submit_button("Save contact" if contact else "Create contact", type="primary"):
             with guarded():
                 values["address_line_2"] = contact.address_line_2 if contact else None
                 values["metadata"] = parse_metadata(metadata)
                 saved = save_contact(database, actor, values, contact.id if contact else None)
                 st.session_state["contacts_flash"] = f"Saved {saved.full_name}."
+                if contact is None:
+                    st.session_state[f"{key}_version"] = version + 1
                 st.rerun()
+
+
+@st.dialog("Start it again?")
+def confirm_start(contact_id: uuid.UUID, contact_name: str, workflow: str, under_way: list[dict]) -> None:
+    since = ", ".join(f"{r['status']} since {local_time(r['started_at'])}" for r in under_way)
+    st.markdown(f"**{md_escape(contact_name)}** is already in **{md_escape(workflow)}** ({md_escape(since)}). "
+                "Start a second one?")
+    left, right = st.columns(2)
+    if left.button("Start another", type="primary", key="start_again"):
+        start(contact_id, contact_name, workflow)
+    if right.button("Cancel", key="start_again_cancel"):
+        st.rerun()
+
+
+def start(contact_id: uuid.UUID, contact_name: str, workflow: str) -> None:
+    with guarded():
+        start_execution(database, actor, workflow, str(contact_id), source="manual")
+        st.session_state["contacts_flash"] = f"Started {workflow} for {contact_name}."
+        st.rerun()
 
 
 def contact_detail(contact_id: uuid.UUID) -> None:
@@ -55,21 +84,23 @@ def contact_detail(contact_id: uuid.UUID) -> None:
         st.query_params.pop("contact", None)
         st.rerun()
     st.title(md_escape(contact.full_name))
+    show_flash("contacts_flash")
     st.caption(" · ".join(md_escape(x) for x in (contact.email, contact.phone, contact.city, contact.state) if x))
     if contact.tags:  # escaped text, not code spans: a backtick in a tag would end the span
         st.markdown("Tags: " + " · ".join(md_escape(t) for t in contact.tags))
-    timeline_tab, runs_tab, edit_tab = st.tabs(["Timeline", "Workflows", "Edit"])
+    timeline_tab, runs_tab, edit_tab = st.tabs(["Timeline", "Workflows", "Edit"], key="contact_tab", on_change="rerun")
     with timeline_tab:
         events = timeline(database, actor, contact.id)
         if not events:
             empty_state("Nothing has happened to this contact yet. Start a workflow from the Workflows tab.")
         else:
-            st.dataframe(pd.DataFrame([{"when": e.at.strftime("%Y-%m-%d %H:%M"), "what": e.kind, "detail": e.text}
-                                       for e in events]), hide_index=True, width="stretch")
+            history_table(events, key="contact_timeline")
     with runs_tab:
         runs = executions_of(database, actor, contact.id)
         if runs:
-            st.dataframe(pd.DataFrame(runs).drop(columns=["id"]), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame([{"workflow": r["workflow"], "status": r["status"], "phase": r["phase"],
+                                        "started": local_time(r["started_at"])} for r in runs]),
+                         hide_index=True, width="stretch")
             for run in runs[:10]:
                 st.page_link("pages/executions.py", label=f"Open {md_escape(run['workflow'])} ({run['status']})",
                              query_params={"execution": str(run["id"])})
@@ -80,9 +111,11 @@ def contact_detail(contact_id: uuid.UUID) -> None:
             with st.form("start_workflow"):
                 name = st.selectbox("Workflow", list(active.values()))
                 if st.form_submit_button("Start workflow", type="primary"):
-                    with guarded():
-                        execution = start_execution(database, actor, name, str(contact.id), source="manual")
-                        st.success(f"Started {md_escape(name)}: execution {execution.id}.")
+                    under_way = active_runs_of(runs, name)
+                    if under_way:
+                        confirm_start(contact.id, contact.full_name, name, under_way)
+                    else:
+                        start(contact.id, contact.full_name, name)
         else:
             empty_state("No active workflow definitions: an admin can add one on the Workflows page.")
     with edit_tab:

@@ -9,7 +9,15 @@ from pages._ui import current_actor, db, empty_state
 
 actor = current_actor()
 database = db()
-st.title(f"Welcome, {md_escape(actor.email.split('@')[0].title())}")
+me = st.session_state.get("profile")
+st.title(f"Welcome, {md_escape(me.first_name if me else actor.label)}")
+
+
+
+def _counts(figure):
+    """Whole-number ticks on a count axis."""
+    return figure.update_yaxes(tickformat=",d", rangemode="tozero")
+
 
 summary = work_summary(database, actor)
 cols = st.columns(4)
@@ -29,11 +37,13 @@ else:
     running = frame[frame.status == "running"]
     left, right = st.columns(2)
     by_status = frame.groupby("status", as_index=False)["count"].sum()
-    left.plotly_chart(px.bar(by_status, x="status", y="count", title="Executions by status"), width="stretch")
+    left.plotly_chart(_counts(px.bar(by_status, x="status", y="count", title="Executions by status",
+                                     labels={"status": "Status", "count": "Executions"})), width="stretch")
     if running.empty:
         right.caption("Nothing running right now.")
     else:
-        right.plotly_chart(px.bar(running, x="phase", y="count", color="workflow", title="Running, by phase"),
+        right.plotly_chart(_counts(px.bar(running, x="phase", y="count", color="workflow", title="Running, by phase",
+                                          labels={"phase": "Phase", "count": "Executions", "workflow": "Workflow"})),
                            width="stretch")
 
 st.subheader("Scheduler")

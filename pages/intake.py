@@ -10,7 +10,7 @@ from byte_core.intake.webhook import CONTACT_TARGETS
 from byte_core.text import md_escape
 from byte_core.ops.running import configured_public_url
 from byte_core.workflow.definitions import definition_names
-from pages._ui import ago, current_actor, db, empty_state, guarded, paginate, show_flash
+from pages._ui import ago, current_actor, db, empty_state, guarded, local_time, paginate, show_flash
 
 PAGE_SIZE = 25
 actor = current_actor()
@@ -26,7 +26,8 @@ st.code(base.rstrip("/") + endpoint_path(database, actor), language=None)
 
 config = get_config(database, actor)
 definitions = definition_names(database, actor)  # id -> name
-setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"])
+# Keyed and tracked, so a save's rerun stays on the tab the person was using (untracked tabs reset to the first).
+setup, mapping, submissions = st.tabs(["Set-up", "Field mapping", "Submissions"], key="intake_tab", on_change="rerun")
 
 with setup:
     if config is None:
@@ -112,7 +113,7 @@ with submissions:
         def status(r) -> str:
             return "processed" if r.processed else ("failed" if r.error else "pending")
 
-        st.dataframe(pd.DataFrame([{"received": r.created_at.strftime("%Y-%m-%d %H:%M"), "form": r.form_id,
+        st.dataframe(pd.DataFrame([{"received": local_time(r.created_at), "form": r.form_id,
                                     "submission": r.submission_id, "status": status(r),
                                     "duplicates": r.duplicate_count, "error": r.error or ""} for r in rows]),
                      hide_index=True, width="stretch")

@@ -9,6 +9,7 @@ from byte_core.auth.login import reset_password, revoke_sessions
 from byte_core.auth.sessions import list_sessions
 from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
+from byte_core.text import md_escape
 from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
@@ -34,19 +35,32 @@ def confirm(text: str, action, done: str) -> None:
             st.rerun()
 
 
-with st.expander("Invite a user", icon=":material/person_add:"):
-    with st.form("invite", clear_on_submit=True):
-        email = st.text_input("Email")
+if invited := st.session_state.pop("users_invited", None):
+    email, temporary = invited
+    st.toast(f"Invited {email}.", icon=":material/check_circle:")
+    st.success(f"Invited {md_escape(email)}. Give them this one-time password and ask them to change it "
+               f"under My account: `{temporary}`")
+
+# The form keeps what was typed when the invitation is refused; after a success its widgets get new keys
+# (empty), and the page reruns so the list above shows the new user at once.
+version = st.session_state.setdefault("invite_version", 0)
+with st.expander("Invite a user", icon=":material/person_add:", expanded=bool(st.session_state.get("invite_open"))):
+    with st.form("invite"):
+        email = st.text_input("Email", key=f"invite_{version}_email")
         a, b = st.columns(2)
-        first, last = a.text_input("First name"), b.text_input("Last name")
-        roles = st.multiselect("Roles", ROLES, default=["reviewer"], format_func=ROLE_LABELS.get)
+        first = a.text_input("First name", key=f"invite_{version}_first")
+        last = b.text_input("Last name", key=f"invite_{version}_last")
+        roles = st.multiselect("Roles", ROLES, default=["reviewer"], format_func=ROLE_LABELS.get,
+                               key=f"invite_{version}_roles")
         if st.form_submit_button("Invite", type="primary"):
+            st.session_state["invite_open"] = True
             with guarded():
                 temporary = secrets.token_urlsafe(12)
                 user = add_user(database, actor, email, roles, password=temporary, first_name=first or None,
                                 last_name=last or None)
-                st.success(f"Invited {md_escape(user.email)}. Give them this one-time password and ask them to change it "
-                           f"under My account: `{temporary}`")
+                st.session_state.update(users_invited=(user.email, temporary), invite_version=version + 1,
+                                        invite_open=False)
+                st.rerun()
 
 by_email = {u.email: u for u in users}
 target = st.selectbox("Manage", list(by_email), key="users_target")

@@ -7,10 +7,11 @@ import streamlit as st
 from byte_core.text import md_escape
 from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
 from byte_core.workflow.definition import parse_definition
+from byte_core.users import list_users
 from byte_core.workflow.definitions import (definition_payload, find_definition, list_definitions, list_versions,
                                             save_definition, set_active)
 from byte_core.workflow.migrate import impact, list_migrations, migrate, plan_migration, revert_migration
-from pages._ui import current_actor, db, empty_state, guarded, show_flash
+from pages._ui import current_actor, db, empty_state, guarded, local_time, show_flash
 
 NEW = "➕ New definition"
 TEMPLATE = {"name": "New workflow", "description": "", "variables": {},
@@ -104,8 +105,10 @@ with history_tab:
         empty_state("A new definition has no history yet.")
     else:
         versions = list_versions(database, actor, row.id)
-        st.dataframe(pd.DataFrame([{"version": v.version, "saved": v.created_at.strftime("%Y-%m-%d %H:%M"),
-                                    "by": v.created_by or "system"} for v in versions]),
+        people = {u.id: u.display_name for u in list_users(database, actor)}
+        st.dataframe(pd.DataFrame([{"version": v.version, "saved": local_time(v.created_at),
+                                    "by": people.get(v.created_by, "a former user") if v.created_by else "System"}
+                                   for v in versions]),
                      hide_index=True, width="stretch")
         if len(versions) > 1:
             numbers = [v.version for v in versions]

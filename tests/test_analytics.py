@@ -132,3 +132,94 @@ def test_the_execution_list_names_steps_and_phases_of_the_pinned_version(databas
     steps = {s["id"]: s["name"] for s in REVIEW["steps"]}
     assert (waiting.phase, waiting.step) == ("Initial Review", steps["step_3"])
     assert phases_of(database, manager) == {"phase_1": "Initial Review", "phase_2": "Decision", "phase_3": "Notify"}
+
+
+BACKGROUND = json.loads((WORKFLOW_DIR / "background_check.json").read_text())
+
+
+def test_timed_out_waits_agree_with_executions_failed_by_timeout(database, actor, scene):
+    """Two background checks whose wait fails after 7 days, one review whose wait escalates after 3: the chart
+    counts every one, and its 'failed' figure is the number of executions that failed by timeout."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, select
+
+    from byte_core.analytics import timeouts
+    from byte_core.models import WorkflowExecution as E
+    from byte_core.workflow.runner import run_execution
+
+    manager, _ = scene
+    save_definition(database, actor, BACKGROUND)
+    checks = []
+    for n in range(2):
+        save_contact(database, actor, {"first_name": "Tim", "last_name": f"Out{n}", "email": f"tim{n}@example.org"})
+        checks.append(start_execution(database, actor, BACKGROUND["name"], f"tim{n}@example.org").id)
+    drain_org(database, actor.org_id)
+    later = datetime.now(timezone.utc) + timedelta(days=8)
+    for execution_id in checks:
+        run_execution(database, actor.org_id, execution_id, later)
+    with database.session(actor.org_id) as session:
+        waiting_review = session.scalar(select(E.id).where(E.current_step_id == "step_3", E.status == "running"))
+        failed_by_timeout = session.scalar(select(func.count()).select_from(E).where(
+            E.status == "failed", E.last_error.like("%timed out%")))
+    run_execution(database, actor.org_id, waiting_review, datetime.now(timezone.utc) + timedelta(days=4))
+    rows = timeouts(database, manager, window())
+    failed = [r for r in rows if r["what_followed"] == "failed the execution"]
+    assert failed_by_timeout == 2
+    assert sum(r["timeouts"] for r in failed) == failed_by_timeout
+    assert {(r["workflow"], r["what_followed"]) for r in rows} == {
+        (BACKGROUND["name"], "failed the execution"), (REVIEW["name"], "escalated")}
+    steps = {s["id"]: s["name"] for s in BACKGROUND["steps"]}
+    assert failed[0]["step"] == steps["s3"]
+    # Executions started before the range are not counted.
+    assert timeouts(database, manager, AnalyticsFilter(date.today() - timedelta(days=30),
+                                                       date.today() - timedelta(days=2))) == []
+
+
+def test_pipeline_board_counts_running_and_overdue_per_phase(database, actor, scene):
+    from sqlalchemy import update
+
+    from byte_core.analytics import pipeline_board
+    from byte_core.models import Task
+
+    manager, _ = scene
+    board = pipeline_board(database, manager)
+    review = [r for r in board if r["workflow"] == REVIEW["name"]]
+    assert [r["phase"] for r in review] == ["Initial Review", "Decision", "Notify"]
+    assert [r["running"] for r in review] == [1, 0, 2]
+    assert all(r["overdue"] == 0 for r in review)
+    with database.session(actor.org_id) as session:
+        session.execute(update(Task).where(Task.status.in_(("todo", "in_progress")), Task.assigned_role == "hr")
+                        .values(due_date=date.today() - timedelta(days=1)))
+    review = [r for r in pipeline_board(database, manager) if r["workflow"] == REVIEW["name"]]
+    assert [r["overdue"] for r in review] == [0, 0, 2]
+
+
+def test_week_over_week_counts_this_week_and_the_one_before(database, actor, scene):
+    from sqlalchemy import update
+
+    from byte_core.analytics import week_over_week
+    from byte_core.models import WorkflowExecution as E
+
+    manager, _ = scene
+    this_week, last_week = week_over_week(database, manager)
+    assert (this_week.started, last_week.started) == (3, 0)
+    assert this_week.finished == 0 and this_week.median_cycle_hours is None
+    with database.session(actor.org_id) as session:  # one execution started 10 days ago, finished 2 days later
+        from datetime import datetime, timezone
+
+        ten_days_ago = datetime.now(timezone.utc) - timedelta(days=10)
+        first = session.scalar(select_first_execution())
+        session.execute(update(E).where(E.id == first).values(
+            started_at=ten_days_ago, status="completed", completed_at=ten_days_ago + timedelta(hours=48)))
+    this_week, last_week = week_over_week(database, manager)
+    assert (this_week.started, last_week.started) == (2, 1)
+    assert (last_week.finished, last_week.median_cycle_hours) == (1, 48.0)
+
+
+def select_first_execution():
+    from sqlalchemy import select
+
+    from byte_core.models import WorkflowExecution as E
+
+    return select(E.id).order_by(E.started_at).limit(1)

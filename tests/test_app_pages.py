@@ -164,12 +164,17 @@ def test_contact_is_created_with_validation_and_found_by_search(demo):
     submit.click().run()
     assert any("email 'not-an-email' is not valid" in shown(e.value) for e in at.error), [e.value for e in at.error]
     form_inputs = {t.label: t for t in at.text_input}
+    # Nothing typed is lost on a validation error.
+    assert (form_inputs["First name *"].value, form_inputs["Last name *"].value, form_inputs["Email"].value) == \
+        ("Ada", "Lovelace", "not-an-email")
     form_inputs["First name *"].input("Ada")
     form_inputs["Last name *"].input("Lovelace")
     form_inputs["Email"].input("ada.lovelace@example.org")
     form_inputs["Tags (comma separated)"].input("vip, math")
     next(b for b in at.button if b.label == "Create contact").click().run()
     assert any("Saved Ada Lovelace" in s.value for s in at.success)
+    assert any("Saved Ada Lovelace" in t.value for t in at.toast)
+    assert {t.label: t.value for t in at.text_input}["First name *"] == ""  # a fresh form for the next one
     at.text_input(key="contacts_q").input("lovelace").run()
     assert list(at.dataframe[0].value["email"]) == ["ada.lovelace@example.org"]
 
@@ -183,7 +188,9 @@ def test_admin_invites_a_user_who_can_then_sign_in_with_the_one_time_password(de
     next(t for t in at.text_input if t.label == "Email").input(email)
     next(b for b in at.button if b.label == "Invite").click().run()
     assert not at.exception
-    message = next(s.value for s in at.success if email in shown(s.value))
+    message = next(s.value for s in at.success if shown(s.value).startswith("Invited"))
+    assert email in at.dataframe[0].value["email"].tolist()  # the list shows the new user at once
+    assert any(email in t.value for t in at.toast)
     temporary = re.search(r"`([^`]+)`", message).group(1)
     fresh = AppTest.from_file(APP, default_timeout=30)
     fresh.run()
@@ -192,3 +199,36 @@ def test_admin_invites_a_user_who_can_then_sign_in_with_the_one_time_password(de
     fresh.button[0].click()
     fresh.run()
     assert fresh.title[0].value.startswith("Welcome"), [e.value for e in fresh.error]
+
+
+def test_home_greets_by_first_name_and_the_sidebar_names_the_organization(demo):
+    at = signed_in("hr")
+    assert at.title[0].value == "Welcome, Harper"
+    sidebar = [m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption]
+    assert any("Harper Hughes" in text for text in sidebar), sidebar
+    assert any("BYTE Demo Org" in text for text in sidebar) and not any("org_demo" in t for t in sidebar), sidebar
+
+
+def test_activity_log_reads_as_sentences_with_a_label_filter(demo):
+    at = open_page(signed_in("manager"), "activity.py")
+    sentences = at.dataframe[0].value["what happened"].tolist()
+    assert sentences and not any("user_" in s or "_" in s.split(" ")[0] for s in sentences), sentences[:5]
+    at.multiselect(key="act_actions").select("Approval decided").run()
+    decided = at.dataframe[0].value["what happened"].tolist()
+    assert decided and all(" approved " in s or " rejected " in s for s in decided), decided[:5]
+    assert any("Morgan Manager" in s for s in decided), decided[:5]
+
+
+def test_the_pipeline_board_links_to_the_filtered_executions(demo, database):
+    from byte_core.access import Actor
+    from byte_core.analytics import pipeline_board
+
+    at = open_page(signed_in("manager"), "analytics.py")
+    assert [m.label for m in at.metric][:3] == ["Started", "Completed", "Median cycle time"]
+    cell = next(r for r in pipeline_board(database, Actor.system(demo.org_id)) if r["running"])
+    at.query_params.update(workflow=str(cell["definition_id"]), phase=cell["phase_id"], status="running")
+    at = open_page(at, "executions.py")
+    listed = at.dataframe[0].value
+    assert set(listed["status"]) == {"running"} and set(listed["workflow"]) == {cell["workflow"]}
+    assert set(listed["phase"]) == {cell["phase"]}
+    assert len(listed) == min(cell["running"], 25)

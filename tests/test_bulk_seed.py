@@ -44,6 +44,15 @@ def test_large_seed_is_consistent_and_refused_twice(database, fast_path):
         assert s.scalar(text("""SELECT count(*) FROM workflow_executions WHERE status = 'completed'
             AND EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_execution_id = workflow_executions.id
                         AND t.step_visit_id IS NOT NULL AND t.status <> 'done')""")) == 0
+        # A quarter of history, nothing after now, each history in time order (shared with the demo's test).
+        from datetime import datetime, timedelta, timezone
+
+        from tests.test_demo_seed import assert_history_in_time_order, assert_nothing_dated_after
+
+        assert_nothing_dated_after(s, datetime.now(timezone.utc))
+        assert_history_in_time_order(s)
+        oldest = s.scalar(text("SELECT min(started_at) FROM workflow_executions"))
+        assert oldest >= datetime.now(timezone.utc) - timedelta(days=120)
     with pytest.raises(Conflict, match="already holds contacts"):
         seed_large(database, slug, contacts=10, executions=10, show_progress=False)
     stranger = Actor.system(new_org(database).id)

@@ -72,7 +72,7 @@ def test_full_path_from_the_command_line(database):
     later = (datetime.now(timezone.utc) + timedelta(days=8)).isoformat()
     assert run("scheduler", "tick", "--now", later).exit_code == 0
     shown = json.loads(run("execution", "show", started["id"], "--org", slug, "--json").output)
-    assert shown["current_step_id"] == "step_7" and "held by role manager" in shown["explain"]  # escalated
+    assert shown["current_step_id"] == "step_7" and "held by the Manager queue" in shown["explain"]  # escalated
     paused = run("execution", "pause", started["id"], "--reason", "holiday", "--org", slug)
     assert paused.exit_code == 0 and "paused" in paused.output
     no_reason = run("execution", "resume", started["id"], "--org", slug)

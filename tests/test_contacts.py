@@ -54,4 +54,6 @@ def test_edit_is_audited_with_its_changes_and_shows_on_the_timeline(database, ac
     with pytest.raises(InvalidInput, match="another contact already has email"):
         save_contact(database, actor, {"first_name": "X", "last_name": "Y", "email": "ADA@example.org"})
     events = timeline(database, actor, contact.id)
-    assert [e.text for e in events if e.kind == "activity"] == ["contact updated", "contact created"]
+    assert [e.sentence for e in events] == ["System updated contact Ada King (last name)",
+                                            "System added contact Ada King"]
+    assert events[0].details["changes"]["last_name"] == {"from": "Lovelace", "to": "King"}

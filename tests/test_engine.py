@@ -164,7 +164,7 @@ def test_wait_timeout_escalates_then_tick_now_fires_it(database, actor, people, 
     escalated = open_task(database, actor.org_id, started.id, "step_2")
     assert escalated.id == review.id and escalated.assigned_role == "manager"
     assert execution(database, actor.org_id, started.id).status == "running"
-    assert "held by role manager" in explain(database, actor, started.id).text
+    assert "held by the Manager queue" in explain(database, actor, started.id).text
 
 
 def test_approval_timeout_without_policy_fails_naming_the_step(database, actor, people, contact):

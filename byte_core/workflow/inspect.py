@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..access import Actor
+from ..access import Actor, queue_label
 from ..db import Database
 from ..errors import InvalidInput, NotFound
 from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, StepVisit
@@ -117,8 +117,8 @@ def _explain(execution: WorkflowExecution, definition: Definition, steps: list[S
     task = _task_waited_on(execution, step, spec, visit, tasks)
     held_by = None
     if task is not None:
-        held_by = (f"{users.get(task.assigned_to, task.assigned_to)}" if task.assigned_to
-                   else f"role {task.assigned_role}")
+        held_by = (users.get(task.assigned_to, "a former user") if task.assigned_to
+                   else f"the {queue_label(task.assigned_role)}")
     waiting = Waiting(step_label=step_label, step_name=step.name, held_by=held_by,
                       age=humanize((now - visit.entered_at).total_seconds()), timer_text=timer_text,
                       has_timeout=timer is not None or step.config.get("timeout_days") is not None)
@@ -147,6 +147,7 @@ class ExecutionFilter:
     phase: str | None = None
     started_from: date | None = None
     started_to: date | None = None
+    overdue: bool = False  # only those with an open task past its due date
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,9 @@ def _execution_conditions(filters: ExecutionFilter) -> list:
         where.append(e.status == filters.status)
     if filters.phase:
         where.append(e.current_phase_id == filters.phase)
+    if filters.overdue:
+        where.append(e.id.in_(select(Task.workflow_execution_id).where(
+            Task.status.in_(("todo", "in_progress")), Task.due_date < datetime.now(timezone.utc).date())))
     # Compared as timestamptz (a DATE operand keeps the planner off the (org_id, started_at) index).
     if filters.started_from:
         where.append(e.started_at >= datetime.combine(filters.started_from, datetime.min.time(), timezone.utc))
@@ -237,3 +241,25 @@ def phases_of(db: Database, actor: Actor) -> dict[str, str]:
                 if label not in names.setdefault(phase["id"], []):
                     names[phase["id"]].append(label)
     return {phase_id: " / ".join(labels) for phase_id, labels in names.items()}
+
+
+# --- names for people ------------------------------------------------------------------------------------------
+PERSON_KEYS = ("decided_by", "completed_by", "assigned_to", "holder")
+
+
+def readable_variables(variables: Any, users: dict[str, str], tasks: dict[str, str]) -> Any:
+    """An execution's variables as a person reads them: user ids become names, task ids become task titles
+    (the ids stay in the activity log's raw details)."""
+    if isinstance(variables, dict):
+        result = {}
+        for key, value in variables.items():
+            if key in PERSON_KEYS and isinstance(value, str):
+                result[key] = users.get(value, value if not value.startswith("user_") else "a former user")
+            elif key == "task_id" and isinstance(value, str):
+                result["task"] = tasks.get(value, "a task of another execution")
+            else:
+                result[key] = readable_variables(value, users, tasks)
+        return result
+    if isinstance(variables, list):
+        return [readable_variables(v, users, tasks) for v in variables]
+    return variables

@@ -1,0 +1,234 @@
+"""What a person waits for in the browser (issue [D]): sign-in → Home, and each page's navigation time, in
+headless Chromium against a real `streamlit run app.py`, at demo size and (with --large) at the large seed.
+
+    python bench/ui_loop.py [--rounds 5] [--role admin] [--large [--contacts 100000 --executions 300000]]
+
+Runs on a fresh embedded PostgreSQL in a temporary directory. A navigation is timed from the click on the
+sidebar link until the new page's title is shown, Streamlit reports its script run finished
+(`data-test-script-state="notRunning"`) and no element of the previous run is left (`data-stale`): what a
+person sees as "the page is there". Round 1 is the cold visit (imports, first queries, Analytics' five-minute
+cache); the median and the worst of the later rounds follow it.
+
+Each measurement is a function in SCENARIOS taking (page, base_url, login) and returning rows of
+(name, [seconds per repetition]); add one there (e.g. the reviewer loop "open task → approve → next task")
+and it is run and printed like the others.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# True once the page titled `title` is drawn by a finished run with nothing stale left on screen.
+PAGE_READY = """(title) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  return [...document.querySelectorAll('h1')].some(h => h.textContent.trim().startsWith(title));
+}"""
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+    role: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+def wait_ready(page, title: str, timeout_ms: int = 120_000) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(PAGE_READY, arg=title, timeout=timeout_ms, polling=25)
+    except PlaywrightTimeout:
+        seen = page.evaluate("""() => ({
+          state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+          stale: [...document.querySelectorAll('[data-stale="true"]')].map(e => e.getAttribute('data-testid')),
+          titles: [...document.querySelectorAll('h1')].map(h => h.textContent.trim())})""")
+        raise RuntimeError(f"page {title!r} never became ready: {seen}") from None
+
+
+def heading_of(spec) -> str:
+    return "Welcome," if spec.url_path == "home" else spec.title
+
+
+def sign_in(page, base: str, login: Login) -> float:
+    """Seconds from the Sign in click to a finished Home; waits until the session cookie is written (a click
+    during the reruns it causes would be superseded), which is not counted."""
+    page.goto(base)
+    wait_ready(page, "BYTE Dashboard")
+    page.wait_for_timeout(1500)  # the cookie component's first rerun, as in the browser tests
+    wait_ready(page, "BYTE Dashboard")
+    page.get_by_role("textbox", name="Email").fill(login.email)
+    page.get_by_role("textbox", name="Password").fill(login.password)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Sign in").click()
+    wait_ready(page, "Welcome,")
+    took = time.perf_counter() - started
+    deadline = time.monotonic() + 30
+    while not any(c["name"] == "byte_session" for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sign-in cookie was never written")
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(1000)
+    wait_ready(page, "Welcome,")
+    return took
+
+
+def navigate(page, spec) -> float:
+    started = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()
+    wait_ready(page, heading_of(spec))
+    return time.perf_counter() - started
+
+
+def sign_in_scenario(browser, base: str, login: Login, rounds: int) -> list[tuple[str, list[float]]]:
+    times = []
+    for _ in range(rounds):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            times.append(sign_in(context.new_page(), base, login))
+        finally:
+            context.close()
+    return [("sign-in → Home", times)]
+
+
+def pages_scenario(browser, base: str, login: Login, rounds: int) -> list[tuple[str, list[float]]]:
+    from pages._registry import pages_for
+
+    specs = [s for s in pages_for(frozenset({login.role})) if s.url_path != "home"]
+    home = next(s for s in pages_for(frozenset({login.role})) if s.url_path == "home")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    times: dict[str, list[float]] = {s.title: [] for s in [*specs, home]}
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        sign_in(page, base, login)
+        for _ in range(rounds):
+            for spec in [*specs, home]:
+                times[spec.title].append(navigate(page, spec))
+    finally:
+        context.close()
+    return [(f"→ {title}", values) for title, values in times.items()]
+
+
+SCENARIOS: dict[str, Callable] = {"sign-in": sign_in_scenario, "pages": pages_scenario}
+
+
+def report(label: str, rows: list[tuple[str, list[float]]]) -> None:
+    print(f"\n{label}")
+    print(f"  {'':<26}{'cold (1st)':>12}{'median':>10}{'worst':>10}   (ms; later rounds: {len(rows[0][1]) - 1})")
+    for name, values in rows:
+        later = values[1:] or values
+        print(f"  {name:<26}{values[0] * 1000:>12.0f}{statistics.median(later) * 1000:>10.0f}"
+              f"{max(later) * 1000:>10.0f}")
+
+
+def serve(database_url: str, logs: Path):
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1",
+               BYTE_COOKIE_KEY=os.environ.get("BYTE_COOKIE_KEY", "bench-only-cookie-key"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=open(logs / "streamlit.log", "wb"), stderr=subprocess.STDOUT)
+    _wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+    return server, f"http://127.0.0.1:{port}"
+
+
+def run_all(browser, base: str, login: Login, rounds: int, label: str) -> None:
+    for name, scenario in SCENARIOS.items():
+        report(f"{label} · {name} · {login.email}", scenario(browser, base, login, rounds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="visits of each page (the first is the cold one)")
+    parser.add_argument("--role", default="admin", choices=["admin", "manager", "reviewer", "hr"])
+    parser.add_argument("--large", action="store_true", help="also measure at the large seed (~2 min to load)")
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--executions", type=int, default=300_000)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="byte-bench-ui-") as tmp:
+        os.environ["BYTE_DATA_DIR"] = tmp
+        os.environ.pop("DATABASE_URL", None)
+        from byte_core.db import get_database, migrate
+        from byte_core.demo import DEMO_USERS, seed_demo
+        from byte_core.embedded import EmbeddedServer
+
+        embedded = EmbeddedServer(Path(tmp))
+        database, server = None, None
+        try:
+            database = get_database()
+            migrate(database)
+            started = time.perf_counter()
+            demo = seed_demo(database)
+            print(f"demo seeded in {time.perf_counter() - started:.0f}s ({demo.contacts_created} contacts, "
+                  f"{demo.executions_created} executions)")
+            server, base = serve(database.owner_url, Path(tmp))
+            email, _, password, *_ = next(u for u in DEMO_USERS if args.role in u[1])
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    run_all(browser, base, Login(email, password, args.role), args.rounds,
+                            f"demo size ({demo.contacts_created} contacts, {demo.executions_created} executions)")
+                    if args.large:
+                        from byte_core.bulk_seed import seed_large
+
+                        seeded = seed_large(database, org_slug="bench", contacts=args.contacts,
+                                            executions=args.executions, show_progress=True)
+                        print(f"large seed in {seeded['seconds']:.0f}s")
+                        login = Login(f"{args.role}1@bench.bench.example.com", f"{args.role}-bench-2026", args.role)
+                        run_all(browser, base, login, args.rounds,
+                                f"large seed ({args.contacts:,} contacts, {args.executions:,} executions)")
+                finally:
+                    browser.close()
+        finally:
+            if server is not None:
+                server.terminate()
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+            if database is not None:
+                database.dispose()
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
