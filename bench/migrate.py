@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _fresh import fresh_database
 
 
 def main() -> None:
@@ -26,50 +22,40 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=300_000)
     parser.add_argument("--limit", type=int, default=5_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="byte-bench-migrate-") as tmp:
-        os.environ["BYTE_DATA_DIR"] = tmp
-        os.environ.pop("DATABASE_URL", None)
+    with fresh_database("byte-bench-migrate-") as database:
         from sqlalchemy import text
 
         from byte_core.bulk_seed import seed_large
         from byte_core.cli.base import actor_for
-        from byte_core.db import get_database, migrate, reset_database
         from byte_core.demo import WORKFLOW_DIR
-        from byte_core.embedded import EmbeddedServer
         from byte_core.workflow.definitions import save_definition
         from byte_core.workflow.migrate import migrate as migrate_executions, plan_migration
 
-        database = get_database()
-        try:
-            migrate(database)
-            started = time.perf_counter()
-            seed_large(database, "bench", args.contacts, args.executions, show_progress=False)
-            print(f"seeded {args.contacts:,} contacts / {args.executions:,} executions in "
-                  f"{time.perf_counter() - started:.0f}s")
-            actor = actor_for(database, "bench")
-            review = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
-            v2 = json.loads(json.dumps(review).replace('"step_4"', '"approve"').replace("{{step_4.", "{{approve."))
-            saved = save_definition(database, actor, v2)
-            open_tasks = "SELECT count(*) FROM tasks WHERE status IN ('todo', 'in_progress')"
-            with database.session(actor.org_id) as session:
-                before = session.execute(text(open_tasks)).scalar_one()
-            started = time.perf_counter()
-            plan = plan_migration(database, actor, review["name"], saved.version - 1, saved.version,
-                                  {"step_4": "approve"}, at_step="step_4", limit=args.limit)
-            planned = time.perf_counter() - started
-            assert not plan.problems, plan.problems
-            started = time.perf_counter()
-            report = migrate_executions(database, actor, plan)
-            seconds = time.perf_counter() - started
-            with database.session(actor.org_id) as session:
-                after = session.execute(text(open_tasks)).scalar_one()
-            print(f"plan: {len(plan.moves):,} executions at step_4 in {planned:.2f}s")
-            print(f"migrated {report.migrated:,} executions in {seconds:.1f}s = {report.migrated / seconds:,.0f} "
-                  f"executions/s ({len(report.failed)} failed); open tasks before {before:,}, after {after:,} "
-                  f"({'unchanged' if before == after else 'CHANGED'})")
-        finally:
-            reset_database()
-            EmbeddedServer(Path(tmp)).stop()
+        started = time.perf_counter()
+        seed_large(database, "bench", args.contacts, args.executions, show_progress=False)
+        print(f"seeded {args.contacts:,} contacts / {args.executions:,} executions in "
+              f"{time.perf_counter() - started:.0f}s")
+        actor = actor_for(database, "bench")
+        review = json.loads((WORKFLOW_DIR / "application_review.json").read_text())
+        v2 = json.loads(json.dumps(review).replace('"step_4"', '"approve"').replace("{{step_4.", "{{approve."))
+        saved = save_definition(database, actor, v2)
+        open_tasks = "SELECT count(*) FROM tasks WHERE status IN ('todo', 'in_progress')"
+        with database.session(actor.org_id) as session:
+            before = session.execute(text(open_tasks)).scalar_one()
+        started = time.perf_counter()
+        plan = plan_migration(database, actor, review["name"], saved.version - 1, saved.version,
+                              {"step_4": "approve"}, at_step="step_4", limit=args.limit)
+        planned = time.perf_counter() - started
+        assert not plan.problems, plan.problems
+        started = time.perf_counter()
+        report = migrate_executions(database, actor, plan)
+        seconds = time.perf_counter() - started
+        with database.session(actor.org_id) as session:
+            after = session.execute(text(open_tasks)).scalar_one()
+        print(f"plan: {len(plan.moves):,} executions at step_4 in {planned:.2f}s")
+        print(f"migrated {report.migrated:,} executions in {seconds:.1f}s = {report.migrated / seconds:,.0f} "
+              f"executions/s ({len(report.failed)} failed); open tasks before {before:,}, after {after:,} "
+              f"({'unchanged' if before == after else 'CHANGED'})")
 
 
 if __name__ == "__main__":

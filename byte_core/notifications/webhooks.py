@@ -30,6 +30,7 @@ from .. import activity
 from ..access import Actor, require_role
 from ..db import Database
 from ..errors import InvalidInput, NotFound
+from ..ids import as_uuid
 from ..models import WebhookDelivery, WebhookEndpoint
 from .events import WEBHOOK_KINDS
 from .outbox import Outcome
@@ -139,10 +140,7 @@ def add_endpoint(db: Database, actor: Actor, url: str, events: list[str], *, for
 
 
 def _endpoint(session, key: Any) -> WebhookEndpoint:
-    try:
-        endpoint_id = uuid.UUID(str(key).strip())
-    except ValueError:
-        raise InvalidInput(f"{key!r} is not a webhook endpoint id") from None
+    endpoint_id = as_uuid(key, "webhook endpoint")
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
         raise NotFound(f"no webhook endpoint {key} in this organization")
@@ -205,10 +203,7 @@ def send_test_delivery(db: Database, actor: Actor, endpoint_id: Any) -> uuid.UUI
 def redeliver(db: Database, actor: Actor, delivery_id: Any) -> uuid.UUID:
     """A new delivery of the same payload (the log keeps the original's attempts)."""
     require_role(actor, "admin")
-    try:
-        key = uuid.UUID(str(delivery_id).strip())
-    except ValueError:
-        raise InvalidInput(f"{delivery_id!r} is not a delivery id") from None
+    key = as_uuid(delivery_id, "delivery")
     with db.session(actor.org_id, user_id=actor.user_id) as session:
         original = session.get(WebhookDelivery, key)
         if original is None:

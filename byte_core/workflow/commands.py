@@ -17,6 +17,7 @@ from .. import activity
 from ..access import Actor, require_role
 from ..db import Database
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..ids import as_uuid
 from ..models import Contact, Task, WorkflowDefinition, WorkflowExecution
 from ..notifications import emit
 from ..notifications.events import execution_event, task_event
@@ -27,13 +28,6 @@ from .lifecycle import TaskView, check_execution_action, check_task_action, may_
 from .store import utcnow
 
 APPROVAL_OUTCOMES = ("approved", "rejected")
-
-
-def as_uuid(value: Any, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a valid {what} id") from None
 
 
 # --- starting ------------------------------------------------------------------------------------------

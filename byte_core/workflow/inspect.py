@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ..access import Actor, queue_label
 from ..db import Database
 from ..errors import InvalidInput, NotFound
+from ..ids import as_uuid
 from ..models import Contact, Note, Task, User, WorkflowDefinition, WorkflowExecution, StepVisit
 from .definition import Definition
 from .definitions import load_version
@@ -59,10 +60,7 @@ def humanize(delta_seconds: float) -> str:
 
 
 def get_execution(db: Database, actor: Actor, execution_id: Any) -> ExecutionDetail:
-    try:
-        key = uuid.UUID(str(execution_id).strip())
-    except ValueError:
-        raise InvalidInput(f"{execution_id!r} is not a valid execution id") from None
+    key = as_uuid(execution_id, "execution")
     with db.session(actor.org_id) as session:
         execution = session.get(WorkflowExecution, key)
         if execution is None:

@@ -26,6 +26,7 @@ from .. import activity
 from ..access import Actor, require_role
 from ..db import Database
 from ..errors import InvalidInput, NotFound
+from ..ids import as_uuid
 from ..models import Contact, WorkflowDefinition, WorkflowExecution, WorkflowMigration, WorkflowMigrationItem
 from . import store
 from .definition import Definition, Step
@@ -261,10 +262,7 @@ def revert_migration(db: Database, actor: Actor, migration_id: Any,
                      progress: Callable[[int, int], None] | None = None) -> RevertReport:
     """Put back every execution of a migration that nothing newer has happened to; say why for the others."""
     require_role(actor, "admin")
-    try:
-        key = uuid.UUID(str(migration_id))
-    except ValueError:
-        raise InvalidInput(f"{migration_id!r} is not a migration id") from None
+    key = as_uuid(migration_id, "migration")
     with db.session(actor.org_id) as session:
         migration = session.get(WorkflowMigration, key)
         if migration is None:
