@@ -106,8 +106,8 @@ def _who(org_id: str, user_id: str | None, roles: tuple[str, ...], email: str) -
 
 
 @st.cache_data(ttl=300, show_spinner="Aggregating…", max_entries=200)
-def chart_rows(org_id: str, user_id: str | None, roles: tuple[str, ...], email: str, start: date, end: date,
-               definition_id: str | None):
+def rows_of_charts(org_id: str, user_id: str | None, roles: tuple[str, ...], email: str, start: date, end: date,
+                   definition_id: str | None):
     """Each chart's rows (aggregated in SQL), kept five minutes per organization and filter: on large
     organizations the aggregations take most of a second, and a manager flips between filters."""
     chosen = uuid.UUID(definition_id) if definition_id else None
@@ -194,7 +194,7 @@ with guarded():
     board, (this_week, last_week) = board_and_weeks(*who, date.today(), chosen)
     pipeline_board([r for r in board if not chosen or str(r["definition_id"]) == chosen])
     weeks(this_week, last_week)
-    charts = chart_rows(*who, filters.start, filters.end, chosen)
+    charts = rows_of_charts(*who, filters.start, filters.end, chosen)
     a, b = st.columns(2)
     with a:
         chart("Executions per phase", "funnel", "phase_funnel", NO_EXECUTIONS)
