@@ -13,8 +13,10 @@ indicator, no stale elements). Prints p50/p95 per interaction, errors, and the s
 
     python bench/concurrent_users.py [--sessions 5 20 50] [--seconds 60] [--proxy-servers 0]
 
-The browsers run on the same 2 cores as the server: their CPU is printed too, since it competes.
-With --profile, the server runs under cProfile and its top functions by cumulative time are printed.
+The browsers run on the same 2 cores as the server: their CPU is printed too, since it competes, and
+so is the server's CPU per interaction, which does not depend on what else runs. With --profile, py-spy
+(`pip install py-spy`) samples the server during the measured part and the functions that hold the most
+samples (inclusive: the function or anything it calls) are printed.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -84,7 +87,7 @@ def rss_mb(pid: int) -> float:
 class Stack:
     """Embedded PostgreSQL + demo data + bench tasks + one Streamlit server."""
 
-    def __init__(self, profile: bool) -> None:
+    def __init__(self) -> None:
         from byte_core import db as db_module
         from byte_core.config import Settings
         from byte_core.demo import seed_demo
@@ -101,9 +104,6 @@ class Stack:
         env = dict(os.environ, BYTE_DATA_DIR=str(self.dir), BYTE_COOKIE_KEY=uuid.uuid4().hex)
         command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--server.headless", "true"]
-        if profile:
-            self.profile_path = self.dir / "server.prof"
-            command = [sys.executable, "-m", "cProfile", "-o", str(self.profile_path), *command[1:]]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                         stderr=open(self.dir / "server.log", "wb"), start_new_session=True)
         deadline = time.monotonic() + 120
@@ -124,13 +124,14 @@ class Stack:
                            " FROM generate_series(1, :c) AS n"), {"o": self.org_id, "t": session_tag, "c": count})
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)  # cProfile writes its file on a clean exit
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.database.dispose()
         self.server.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class RunWatcher:
@@ -191,8 +192,8 @@ async def timed(results, name: str, action, done, page=None, runs: bool = True) 
 async def sign_in(page, url: str, who: tuple[str, str]) -> None:
     from playwright.async_api import expect
 
-    await page.goto(url)
-    await expect(page.get_by_role("heading", name="Sign in").first).to_be_visible()
+    await page.goto(url, timeout=120_000)
+    await expect(page.get_by_role("heading", name="Sign in").first).to_be_visible(timeout=120_000)
     # The sign-in page's cookie component reruns it as it loads; a click during such a rerun is lost,
     # and a person clicks again.
     for _attempt in range(4):
@@ -261,7 +262,7 @@ async def manager_loop(page, until: float, results, rounds: int | None = None) -
                     lambda: _visible_then_settled(page, page.get_by_role("heading", name="Analytics").first), page)
 
 
-async def run_sessions(stack: Stack, url: str, sessions: int, seconds: float) -> dict:
+async def run_sessions(stack: Stack, url: str, sessions: int, seconds: float, profile: bool = False) -> dict:
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=30_000)
@@ -285,15 +286,20 @@ async def run_sessions(stack: Stack, url: str, sessions: int, seconds: float) ->
 
         async def signed(index: int) -> None:
             async with semaphore:
-                await sign_in(pages[index], url, MANAGER if index < managers else REVIEWER)
+                try:
+                    await sign_in(pages[index], url, MANAGER if index < managers else REVIEWER)
+                except Exception as exc:  # noqa: BLE001 - an overloaded machine: count it, go on without it
+                    results["sign in (errors)"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+                    pages[index] = None
 
         await asyncio.gather(*(signed(i) for i in range(sessions)))
+        live = [i for i in range(sessions) if pages[i] is not None]
         # One unmeasured round per session first: the first visit of a page in a process imports pandas
         # and plotly and fills caches, which is start-up, not capacity.
         warm_until = time.monotonic()
         await asyncio.gather(*(manager_loop(pages[i], warm_until, defaultdict(list), rounds=1) if i < managers
                                else reviewer_loop(pages[i], tags[i], warm_until, defaultdict(list), rounds=1)
-                               for i in range(sessions)))
+                               for i in live))
         pid_tree = process_tree(stack.process.pid)
         cpu_before, browser_before = cpu_by_pid(pid_tree), cpu_by_pid(chromium_pids())
         wall_before = time.monotonic()
@@ -305,15 +311,24 @@ async def run_sessions(stack: Stack, url: str, sessions: int, seconds: float) ->
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
+        spy = None
+        if profile:
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                                    str(stack.process.pid), "--duration", str(int(seconds)), "--rate", "50",
+                                    "--format", "raw", "--output", str(stack.dir / "spy.txt"), "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         until = time.monotonic() + seconds
         await asyncio.gather(*(manager_loop(pages[i], until, results) if i < managers
-                               else reviewer_loop(pages[i], tags[i], until, results) for i in range(sessions)))
+                               else reviewer_loop(pages[i], tags[i], until, results) for i in live))
         sampler.cancel()
         wall = time.monotonic() - wall_before
         results["_server_cpu"] = [100 * cpu_used(cpu_before, process_tree(stack.process.pid)) / wall]
         results["_browser_cpu"] = [100 * cpu_used(browser_before, chromium_pids()) / wall]
         results["_rss_peak"] = [max(peak)]
         results["_seconds"] = [wall]
+        if spy is not None:
+            spy.wait(timeout=120)
+            results["_profile"] = [stack.dir / "spy.txt"]
         await browser.close()
     return results
 
@@ -327,6 +342,8 @@ def report(sessions: int, results: dict) -> None:
     print(f"\n== {sessions} sessions ({max(1, sessions // 5)} managers, {sessions - max(1, sessions // 5)} reviewers)")
     print(f"{'interaction':<12} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
     everything = []
+    if results.get("sign in (errors)"):
+        print(f"{len(results['sign in (errors)'])} sessions never signed in (counted as errors, left out)")
     for name in ["task page", "open queue", "open task", "decide", "next", "home", "analytics"]:
         times, errors = results.get(name, []), results.get(f"{name} (errors)", [])
         everything += times
@@ -347,24 +364,38 @@ def report(sessions: int, results: dict) -> None:
         print(f"  error: {sample}")
 
 
+def print_profile(path: Path, top: int = 30) -> None:
+    """Inclusive samples per function from py-spy's collapsed stacks (`frame;frame;... count`)."""
+    inclusive: dict[str, int] = defaultdict(int)
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in set(stack.split(";")):
+            inclusive[re.sub(r"\s*\(/[^)]*site-packages/", " (", frame)] += int(count)
+    print(f"\nserver samples: {total} (busy threads only); functions by share of them, inclusive:")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
+        print(f"{100 * count / max(total, 1):5.1f}%  {frame[:150]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, nargs="+", default=[5, 20, 50])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile and print its top")
     args = parser.parse_args()
-    stack = Stack(profile=args.profile)
+    stack = Stack()
     try:
         print(f"server {stack.url} on a fresh embedded PostgreSQL; demo organization + 200 tasks per session")
         for sessions in args.sessions:
-            report(sessions, asyncio.run(run_sessions(stack, stack.url, sessions, args.seconds)))
+            results = asyncio.run(run_sessions(stack, stack.url, sessions, args.seconds, args.profile))
+            report(sessions, results)
+            if results.get("_profile"):
+                print_profile(results["_profile"][0])
     finally:
         stack.stop()
-    if args.profile:
-        import pstats
-
-        print("\nserver profile, top 25 by cumulative time:")
-        pstats.Stats(str(stack.profile_path)).sort_stats("cumulative").print_stats(25)
 
 
 if __name__ == "__main__":
