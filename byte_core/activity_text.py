@@ -156,7 +156,8 @@ def _reason(details: dict[str, Any]) -> str:
 def sentence(row: ActivityLike, names: Names) -> str:
     """One readable sentence for an activity row."""
     text = _sentence(row, names)
-    return text[:1].upper() + text[1:]
+    # "a former user ..." starts a sentence with a capital; a name or an email is left as it is spelled.
+    return text[:1].upper() + text[1:] if text.startswith(("a ", "an ")) else text
 
 
 def _sentence(row: ActivityLike, names: Names) -> str:
@@ -221,7 +222,10 @@ def _sentence(row: ActivityLike, names: Names) -> str:
         fields = ", ".join(k.replace("_", " ") for k in changes)
         return f"{who} updated contact {name}" + (f" ({fields})" if fields else "")
     if row.entity_type == "user":
-        target = names.users.get(d.get("user_id")) or d.get("email") or "a user"
+        # The person the row is about: named in its details, or (signing in and out) the one acting.
+        self_action = action in ("signed_in", "signed_out", "password_changed")
+        target = (names.users.get(d.get("user_id")) or (names.users.get(row.user_id) if self_action else None)
+                  or d.get("email") or "a user")
         texts = {"user_created": f"{who} invited {target}", "user_deactivated": f"{who} deactivated {target}",
                  "user_reactivated": f"{who} reactivated {target}", "signed_in": f"{target} signed in",
                  "signed_out": f"{target} signed out", "sessions_revoked": f"{who} signed {target} out everywhere",

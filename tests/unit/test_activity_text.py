@@ -89,3 +89,12 @@ def test_variables_name_people_and_tasks():
                                   "task": "Approve application: Ann Lee"}
     assert readable["step_6"] == {"completed_by": "a former user"}
     assert readable["trigger"] == {"source": "manual"}
+
+
+def test_signing_in_names_the_person_and_an_email_keeps_its_spelling():
+    row = Row("signed_in", entity_type="user", user_id="user_nora", task_id=None, workflow_execution_id=None,
+              contact_id=None)
+    assert sentence(row, NAMES) == "Nora Newhire signed in"
+    out = Row("signed_out", entity_type="user", user_id="user_unknown", details={"email": "nora@example.org"},
+              task_id=None, workflow_execution_id=None, contact_id=None)
+    assert sentence(out, NAMES) == "nora@example.org signed out"
