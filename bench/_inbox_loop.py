@@ -62,7 +62,20 @@ def open_batch(page, wait_ready, batch: str) -> None:
     wait_ready(page, "Task inbox")
     page.get_by_role("textbox", name="Find").fill(batch)
     page.get_by_role("textbox", name="Find").press("Enter")
-    page.wait_for_function(NEXT_TASK_SHOWN, arg=[HEADING + "Zoe " + batch, ""], timeout=120_000, polling=25)
+    wait_for_task(page, [HEADING + "Zoe " + batch, ""])
+
+
+def wait_for_task(page, arg: list[str]) -> None:
+    """Wait for the task heading; on a timeout, say what the page shows instead (an error, another task)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(NEXT_TASK_SHOWN, arg=arg, timeout=120_000, polling=25)
+    except PlaywrightTimeout:
+        seen = page.evaluate("""() => [...document.querySelectorAll(
+            'h1, h3, [data-testid="stException"], [data-testid="stAlert"], [data-testid="stCaptionContainer"]')]
+            .map(e => e.textContent.trim().slice(0, 300))""")
+        raise RuntimeError(f"the task {arg[0]!r}… was never shown; the page shows: {seen}") from None
 
 
 def decide_in_a_row(page, decisions: int, server_cpu) -> dict:
@@ -77,7 +90,7 @@ def decide_in_a_row(page, decisions: int, server_cpu) -> dict:
         # The approve button whatever its label ("Complete" here): the inbox keys it tq_approve.
         page.locator(".st-key-tq_approve button").click()
         clicks += 1
-        page.wait_for_function(NEXT_TASK_SHOWN, arg=[HEADING, shown], timeout=120_000, polling=25)
+        wait_for_task(page, [HEADING, shown])
         times.append(time.perf_counter() - started)
     return {"times": times, "clicks": clicks, "cpu": (server_cpu() - cpu_before) / decisions}
 
