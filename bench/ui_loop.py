@@ -1,7 +1,9 @@
-"""What a person waits for in the browser (issue [D]): sign-in → Home, and each page's navigation time, in
-headless Chromium against a real `streamlit run app.py`, at demo size and (with --large) at the large seed.
+"""What a person waits for in the browser (issue [D]): sign-in → Home, each page's navigation time and the
+reviewer loop in the Task inbox, in headless Chromium against a real `streamlit run app.py`, at demo size
+and (with --large) at the large seed.
 
-    python bench/ui_loop.py [--rounds 5] [--role admin] [--large [--contacts 100000 --executions 300000]]
+    python bench/ui_loop.py [--rounds 5] [--role admin] [--decisions 20] [--only reviewer-loop]
+                            [--large [--contacts 100000 --executions 300000]]
 
 Runs on a fresh embedded PostgreSQL in a temporary directory. A navigation is timed from the click on the
 sidebar link until the new page's title is shown, Streamlit reports its script run finished
@@ -9,9 +11,15 @@ sidebar link until the new page's title is shown, Streamlit reports its script r
 person sees as "the page is there". Round 1 is the cold visit (imports, first queries, Analytics' five-minute
 cache); the median and the worst of the later rounds follow it.
 
-Each measurement is a function in SCENARIOS taking (page, base_url, login) and returning rows of
-(name, [seconds per repetition]); add one there (e.g. the reviewer loop "open task → approve → next task")
-and it is run and printed like the others.
+The reviewer loop signs in as a reviewer, opens a queue of `--decisions` + 5 tasks made for it through
+byte_core (Client Onboarding executions waiting on the reviewer's approval), and for each decision types a
+comment, clicks the approve button once and times the click until the next task's heading is shown by a
+finished run; it prints p50/p95, the clicks per decision and the server's CPU per decision, and checks
+that every decision was recorded with its comment. No scheduler runs: the figures are the inbox's own.
+
+Each measurement is a function in SCENARIOS taking a Bench and returning rows of
+(name, [seconds per repetition]); add one there and it is run and printed like the others. The load
+average is printed with each table: the machine is shared, so read the figures beside it.
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -47,6 +55,21 @@ class Login:
     email: str
     password: str
     role: str
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What a scenario runs against: the browser, the served app, who signs in, and the database behind it
+    (for scenarios that prepare their own data)."""
+    browser: object
+    base: str
+    login: Login
+    login_as: Callable[[str], Login]
+    rounds: int
+    decisions: int
+    database: object
+    org_id: str
+    server_cpu: Callable[[], float]
 
 
 def _free_port() -> int:
@@ -114,20 +137,21 @@ def navigate(page, spec) -> float:
     return time.perf_counter() - started
 
 
-def sign_in_scenario(browser, base: str, login: Login, rounds: int) -> list[tuple[str, list[float]]]:
+def sign_in_scenario(bench: Bench) -> list[tuple[str, list[float]]]:
     times = []
-    for _ in range(rounds):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+    for _ in range(bench.rounds):
+        context = bench.browser.new_context(viewport={"width": 1400, "height": 900})
         try:
-            times.append(sign_in(context.new_page(), base, login))
+            times.append(sign_in(context.new_page(), bench.base, bench.login))
         finally:
             context.close()
     return [("sign-in → Home", times)]
 
 
-def pages_scenario(browser, base: str, login: Login, rounds: int) -> list[tuple[str, list[float]]]:
+def pages_scenario(bench: Bench) -> list[tuple[str, list[float]]]:
     from pages._registry import pages_for
 
+    browser, base, login, rounds = bench.browser, bench.base, bench.login, bench.rounds
     specs = [s for s in pages_for(frozenset({login.role})) if s.url_path != "home"]
     home = next(s for s in pages_for(frozenset({login.role})) if s.url_path == "home")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -144,7 +168,39 @@ def pages_scenario(browser, base: str, login: Login, rounds: int) -> list[tuple[
     return [(f"→ {title}", values) for title, values in times.items()]
 
 
-SCENARIOS: dict[str, Callable] = {"sign-in": sign_in_scenario, "pages": pages_scenario}
+def reviewer_loop_scenario(bench: Bench) -> None:
+    """Prints its own table: the loop is judged by p50/p95 and clicks, not by a cold first round."""
+    from _inbox_loop import check_decided, decide_in_a_row, make_reviewer_tasks, open_batch
+
+    started = time.perf_counter()
+    batch, executions = make_reviewer_tasks(bench.database, bench.org_id, bench.decisions + 5)
+    print(f"  made {len(executions)} tasks waiting on the reviewer in {time.perf_counter() - started:.0f}s")
+    context = bench.browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        sign_in(page, bench.base, bench.login_as("reviewer"))
+        open_batch(page, wait_ready, batch)
+        loop = decide_in_a_row(page, bench.decisions, bench.server_cpu)
+    finally:
+        context.close()
+    times = sorted(loop["times"])
+    p50, p95 = statistics.median(times), times[max(0, -(-95 * len(times) // 100) - 1)]
+    recorded = check_decided(bench.database, bench.org_id, executions, bench.decisions)
+    print(f"  click → next task shown over {len(times)} decisions (ms): p50 {p50 * 1000:.0f} · p95 {p95 * 1000:.0f}"
+          f" · best {times[0] * 1000:.0f} · worst {times[-1] * 1000:.0f}")
+    print(f"  clicks per decision: {loop['clicks'] / len(times):g} + the comment typed · server CPU per decision:"
+          f" {loop['cpu'] * 1000:.0f} ms · recorded as approved with the comment: {recorded} of {bench.decisions}")
+    if recorded != bench.decisions:
+        raise RuntimeError(f"{bench.decisions - recorded} decision(s) were not recorded as clicked")
+
+
+SCENARIOS: dict[str, Callable] = {"sign-in": sign_in_scenario, "pages": pages_scenario,
+                                  "reviewer-loop": reviewer_loop_scenario}
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
 def report(label: str, rows: list[tuple[str, list[float]]]) -> None:
@@ -168,16 +224,34 @@ def serve(database_url: str, logs: Path):
     return server, f"http://127.0.0.1:{port}"
 
 
-def run_all(browser, base: str, login: Login, rounds: int, label: str) -> None:
+def run_all(bench: Bench, label: str, only: list[str]) -> None:
     for name, scenario in SCENARIOS.items():
-        report(f"{label} · {name} · {login.email}", scenario(browser, base, login, rounds))
+        if only and name not in only:
+            continue
+        title = f"{label} · {name} · {load_average()}"
+        if name == "reviewer-loop":
+            print(f"\n{title} · {bench.login_as('reviewer').email}")
+            scenario(bench)
+        else:
+            report(f"{title} · {bench.login.email}", scenario(bench))
+
+
+def server_cpu_of(pid: int) -> Callable[[], float]:
+    """The Streamlit server's CPU seconds so far (user + system), to tell its work from the waiting."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return lambda: sum(process.cpu_times()[:2])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="visits of each page (the first is the cold one)")
     parser.add_argument("--role", default="admin", choices=["admin", "manager", "reviewer", "hr"])
-    parser.add_argument("--large", action="store_true", help="also measure at the large seed (~2 min to load)")
+    parser.add_argument("--decisions", type=int, default=20, help="decisions in the reviewer loop (>= 20 for p95)")
+    parser.add_argument("--only", action="append", choices=list(SCENARIOS), default=[],
+                        help="run only this scenario (repeatable); all by default")
+    parser.add_argument("--large", action="store_true", help="also measure at the large seed (several minutes)")
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--executions", type=int, default=300_000)
     args = parser.parse_args()
@@ -201,21 +275,32 @@ def main() -> None:
             print(f"demo seeded in {time.perf_counter() - started:.0f}s ({demo.contacts_created} contacts, "
                   f"{demo.executions_created} executions)")
             server, base = serve(database.owner_url, Path(tmp))
-            email, _, password, *_ = next(u for u in DEMO_USERS if args.role in u[1])
+
+            def demo_login(role: str) -> Login:
+                email, _, password, *_ = next(u for u in DEMO_USERS if role in u[1])
+                return Login(email, password, role)
+
+            def large_login(role: str) -> Login:
+                return Login(f"{role}1@bench.bench.example.com", f"{role}-bench-2026", role)
+
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
-                    run_all(browser, base, Login(email, password, args.role), args.rounds,
-                            f"demo size ({demo.contacts_created} contacts, {demo.executions_created} executions)")
+                    bench = Bench(browser, base, demo_login(args.role), demo_login, args.rounds, args.decisions,
+                                  database, demo.org_id, server_cpu_of(server.pid))
+                    run_all(bench, f"demo size ({demo.contacts_created} contacts, "
+                                   f"{demo.executions_created} executions)", args.only)
                     if args.large:
                         from byte_core.bulk_seed import seed_large
+                        from byte_core.orgs import org_id_by_slug
 
                         seeded = seed_large(database, org_slug="bench", contacts=args.contacts,
                                             executions=args.executions, show_progress=True)
                         print(f"large seed in {seeded['seconds']:.0f}s")
-                        login = Login(f"{args.role}1@bench.bench.example.com", f"{args.role}-bench-2026", args.role)
-                        run_all(browser, base, login, args.rounds,
-                                f"large seed ({args.contacts:,} contacts, {args.executions:,} executions)")
+                        large = replace(bench, login=large_login(args.role), login_as=large_login,
+                                        org_id=org_id_by_slug(database, "bench"))
+                        run_all(large, f"large seed ({args.contacts:,} contacts, {args.executions:,} executions)",
+                                args.only)
                 finally:
                     browser.close()
         finally:

@@ -96,10 +96,11 @@ def queue_counts(db: Database, actor: Actor, today: date | None = None) -> dict[
 
 def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
                search: str = "", offset: int = 0, limit: int = 25, include_snoozed: bool = False,
-               today: date | None = None) -> QueuePage:
+               today: date | None = None, total: int | None = None) -> QueuePage:
     """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too);
     "mine" leaves out tasks snoozed past today; `search` narrows to tasks whose title or contact name
-    contains the text."""
+    contains the text. `limit=0` only counts; a `total` the caller already counted with the same filters
+    (to page them) is not counted again: on a large queue with a search the count is the costly query."""
     if queue not in queue_names(actor):
         raise InvalidInput(f"you cannot open the {queue!r} queue")
     if sort not in SORTS:
@@ -112,9 +113,12 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
             select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
     with db.session(actor.org_id) as session:
-        total = session.scalar(select(func.count()).select_from(Task).where(*where))
-        query = _rows_query().where(*where).order_by(*SORTS[sort]()).offset(offset).limit(limit)
-        rows = [_row(actor, *r) for r in session.execute(query).all()]
+        if total is None:
+            total = session.scalar(select(func.count()).select_from(Task).where(*where))
+        rows = []
+        if limit:
+            query = _rows_query().where(*where).order_by(*SORTS[sort]()).offset(offset).limit(limit)
+            rows = [_row(actor, *r) for r in session.execute(query).all()]
     return QueuePage(rows, total or 0)
 
 
@@ -163,7 +167,9 @@ class TaskDetail:
 
 
 def task_detail(db: Database, actor: Actor, task_id: uuid.UUID) -> TaskDetail:
-    from .workflow.inspect import get_execution
+    """One transaction (the inbox reads this on every click); the contact is read once, with the execution
+    when the task has one."""
+    from .workflow.inspect import load_execution
 
     with db.session(actor.org_id) as session:
         found = session.execute(_rows_query().where(Task.id == task_id)).first()
@@ -171,13 +177,15 @@ def task_detail(db: Database, actor: Actor, task_id: uuid.UUID) -> TaskDetail:
             raise NotFound("This task does not exist in this organization (it may have been removed).")
         row = _row(actor, *found)
         task = found[0]
-        contact = session.get(Contact, task.contact_id) if task.contact_id else None
+        execution = load_execution(session, row.execution_id) if row.execution_id else None
+        contact = None
+        if task.contact_id:
+            same = execution is not None and execution.contact is not None and execution.contact.id == task.contact_id
+            contact = execution.contact if same else session.get(Contact, task.contact_id)
         contact_view = None if contact is None else {
             "id": contact.id, "name": contact.full_name, "email": contact.email, "phone": contact.phone,
             "city": ", ".join(x for x in (contact.city, contact.state) if x), "tags": contact.tags or []}
-        description = task.description
-    execution = get_execution(db, actor, row.execution_id) if row.execution_id else None
-    return TaskDetail(row, description, contact_view, execution)
+        return TaskDetail(row, task.description, contact_view, execution)
 
 
 def reassign_targets(db: Database, actor: Actor) -> list[str]:

@@ -90,7 +90,7 @@ with guarded():
                        search=search, limit=0).total
     offset, limit = paginate(total, PAGE_SIZE, key=f"tq_page_{queue}")
     rows = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, include_snoozed=snoozed_too,
-                      search=search, offset=offset, limit=limit).rows
+                      search=search, offset=offset, limit=limit, total=total).rows
 
 
 def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:

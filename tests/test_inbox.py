@@ -147,3 +147,26 @@ def test_queue_counts_and_empty_search_message(database, actor, reviewer):
     assert "Reviewer queue (2)" in str(at.segmented_control(key="tq_queue").options)
     at.text_input(key="tq_search").input("nobody-like-this").run()
     assert any("No task matches" in i.value for i in at.info)
+
+
+def test_counting_a_queue_reads_no_rows_and_a_known_total_is_not_counted_again(database, actor, reviewer):
+    _reviews(database, actor, 3)
+    counted = task_queue(database, reviewer, "reviewer", limit=0)
+    assert counted.rows == [] and counted.total == 3
+    paged = task_queue(database, reviewer, "reviewer", limit=2, total=counted.total)
+    assert len(paged.rows) == 2 and paged.total == 3
+
+
+def test_task_detail_reads_the_task_its_contact_and_execution_together(database, actor, reviewer):
+    from byte_core.task_queue import task_detail
+    from byte_core.workflow.inspect import get_execution
+
+    _reviews(database, actor, 1)
+    row = task_queue(database, reviewer, "reviewer").rows[0]
+    detail = task_detail(database, reviewer, row.id)
+    expected = get_execution(database, reviewer, row.execution_id)
+    assert detail.row.id == row.id and detail.row.version == row.version
+    assert detail.contact["name"] == expected.contact.full_name == row.contact
+    assert detail.execution.execution.id == row.execution_id
+    assert [s.step_id for s in detail.execution.steps] == [s.step_id for s in expected.steps]
+    assert row.id in [t.id for t in detail.execution.tasks]

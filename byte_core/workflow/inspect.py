@@ -62,22 +62,27 @@ def humanize(delta_seconds: float) -> str:
 def get_execution(db: Database, actor: Actor, execution_id: Any) -> ExecutionDetail:
     key = as_uuid(execution_id, "execution")
     with db.session(actor.org_id) as session:
-        execution = session.get(WorkflowExecution, key)
-        if execution is None:
-            raise NotFound(f"no execution {key} in this organization")
-        definition = load_version(session, execution.workflow_definition_id, execution.definition_version)
-        name = session.scalar(select(WorkflowDefinition.name).where(
-            WorkflowDefinition.id == execution.workflow_definition_id))
-        steps = list(session.scalars(select(StepVisit).where(
-            StepVisit.workflow_execution_id == key).order_by(StepVisit.seq)))
-        tasks = list(session.scalars(select(Task).where(Task.workflow_execution_id == key).order_by(Task.created_at)))
-        notes = list(session.scalars(select(Note).where(Note.workflow_execution_id == key)
-                                     .order_by(Note.created_at.desc())))
-        user_ids = {t.assigned_to for t in tasks} | {t.completed_by for t in tasks} | {n.user_id for n in notes}
-        users = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids - {None})))}
-        contact = session.get(Contact, execution.contact_id)
-        explanation = _explain(execution, definition, steps, tasks, users)
-        return ExecutionDetail(execution, name or "?", definition, contact, steps, tasks, notes, explanation, users)
+        return load_execution(session, key)
+
+
+def load_execution(session, key: uuid.UUID) -> ExecutionDetail:
+    """The execution with its history, inside the caller's (org-scoped) transaction."""
+    execution = session.get(WorkflowExecution, key)
+    if execution is None:
+        raise NotFound(f"no execution {key} in this organization")
+    definition = load_version(session, execution.workflow_definition_id, execution.definition_version)
+    name = session.scalar(select(WorkflowDefinition.name).where(
+        WorkflowDefinition.id == execution.workflow_definition_id))
+    steps = list(session.scalars(select(StepVisit).where(
+        StepVisit.workflow_execution_id == key).order_by(StepVisit.seq)))
+    tasks = list(session.scalars(select(Task).where(Task.workflow_execution_id == key).order_by(Task.created_at)))
+    notes = list(session.scalars(select(Note).where(Note.workflow_execution_id == key)
+                                 .order_by(Note.created_at.desc())))
+    user_ids = {t.assigned_to for t in tasks} | {t.completed_by for t in tasks} | {n.user_id for n in notes}
+    users = {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids - {None})))}
+    contact = session.get(Contact, execution.contact_id)
+    explanation = _explain(execution, definition, steps, tasks, users)
+    return ExecutionDetail(execution, name or "?", definition, contact, steps, tasks, notes, explanation, users)
 
 
 def explain(db: Database, actor: Actor, execution_id: Any) -> Explanation:
