@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS workflow_drafts (
         "CREATE POLICY org_isolation ON workflow_drafts USING (org_id = byte_current_org())"
         " WITH CHECK (org_id = byte_current_org())",
         "GRANT SELECT, INSERT, UPDATE, DELETE ON workflow_drafts TO byte_app",
+        "DROP TRIGGER IF EXISTS trg_workflow_drafts_updated_at ON workflow_drafts",
+        "CREATE TRIGGER trg_workflow_drafts_updated_at BEFORE UPDATE ON workflow_drafts"
+        " FOR EACH ROW EXECUTE FUNCTION byte_touch_updated_at()",
     ):
         op.execute(statement)
 
