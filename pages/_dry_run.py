@@ -38,7 +38,7 @@ def render_dry_run(database, actor, definition: Definition | None) -> None:
         source = definition.step(spec.task_source(step.id, step.config) or step.id)
         kind = spec_of(source.type).task_type if source else None
         left, right = st.columns([2, 1])
-        outcome = left.selectbox(f"{step.id} ({step.name}): decision", OUTCOMES.get(kind or "standard"),
+        outcome = left.selectbox(md_escape(f"{step.id} ({step.name}): decision"), OUTCOMES.get(kind or "standard"),
                                  key=f"wf_dry_decide_{step.id}")
         if outcome != "(no decision)":
             decisions[step.id] = outcome
