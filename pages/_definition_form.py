@@ -55,6 +55,11 @@ def _set(config: dict, path: str, value: Any) -> None:
         config.pop(parents[0], None)
 
 
+def _with(options, current) -> list:
+    """The options plus a current value that is not one of them (an invalid one keeps showing, with its error)."""
+    return list(options) + ([current] if isinstance(current, str) and current and current not in options else [])
+
+
 def _step_picker(label: str, current: Any, step_ids: list[str], key: str, optional: bool = True) -> str | None:
     options = ([NONE] if optional else []) + step_ids
     if current not in options:
@@ -78,6 +83,7 @@ def _field(spec: FieldSpec, config: dict, key: str, step_ids: list[str]) -> None
     elif spec.kind in ("choice", "role"):
         options = list(spec.choices) if spec.required or spec.default is not None else [NONE, *spec.choices]
         shown = current if current is not None else (spec.default if spec.default is not None else options[0])
+        options += [shown] if shown not in options else []
         value = st.selectbox(label, options, index=options.index(shown) if shown in options else 0, key=key)
         value = None if value == NONE else value
     elif spec.kind == "step":
@@ -107,8 +113,9 @@ def _assignee(label: str, current: dict, key: str) -> dict:
     left, right = st.columns([1, 2])
     kind = left.selectbox(label, ["role", "user"], index=1 if current.get("type") == "user" else 0, key=key + "_t")
     if kind == "role":
-        role = current.get("role") if current.get("role") in ROLES else ROLES[0]
-        return {"type": "role", "role": right.selectbox("Role", ROLES, index=ROLES.index(role), key=key + "_r")}
+        roles = _with(ROLES, current.get("role"))
+        return {"type": "role", "role": right.selectbox("Role", roles, index=roles.index(current.get("role"))
+                                                        if current.get("role") in roles else 0, key=key + "_r")}
     return {"type": "user", "user": right.text_input("Person (email)", current.get("user", ""), key=key + "_u")}
 
 
@@ -122,9 +129,10 @@ def _timeout(label: str, current: dict, key: str, step_ids: list[str]) -> dict |
             return {"action": "goto", "step": _step_picker("Go to step", current.get("step"), step_ids, key + "_s",
                                                            optional=False)}
     if action == "escalate":
-        role = current.get("role") if current.get("role") in ROLES else ROLES[0]
-        return {"action": "escalate", "role": right.selectbox("Escalate to role", ROLES, index=ROLES.index(role),
-                                                              key=key + "_r")}
+        roles = _with(ROLES, current.get("role"))
+        return {"action": "escalate", "role": right.selectbox(
+            "Escalate to role", roles, index=roles.index(current.get("role")) if current.get("role") in roles else 0,
+            key=key + "_r")}
     return {"action": "fail"} if action == "fail" else None
 
 
@@ -228,7 +236,9 @@ def _step(draft: dict, i: int, step: dict, errors: list[DefinitionError], k: str
         head = st.columns([2, 3, 2, 2, 1, 1, 1])
         step["id"] = head[0].text_input("Step id", step.get("id", ""), key=f"{k}_id")
         step["name"] = head[1].text_input("Step name", step.get("name", ""), key=f"{k}_name")
-        types = list(STEP_TYPES)
+        # An unknown value (typed in the JSON tab) stays as it is, with its error shown, rather than being
+        # silently replaced by the first option.
+        types = list(STEP_TYPES) + ([step["type"]] if step.get("type") not in STEP_TYPES else [])
         kind = head[2].selectbox("Type", types, index=types.index(step["type"]) if step.get("type") in types else 0,
                                  key=f"{k}_type")
         if kind != step.get("type"):
