@@ -54,6 +54,7 @@ ACTION_LABELS: dict[str, str] = {
     "definition_versioned": "Workflow definition changed",
     "definition_activated": "Workflow definition activated",
     "definition_deactivated": "Workflow definition deactivated",
+    "draft_discarded": "Workflow draft discarded",
     "intake_configured": "Intake set-up changed",
     "submission_processed": "Submission processed",
     "submission_failed": "Submission failed",
@@ -244,6 +245,8 @@ def _sentence(row: ActivityLike, names: Names) -> str:
                  "definition_deactivated": f"{who} deactivated workflow {name}"}
         if action in texts:
             return texts[action]
+    if action == "draft_discarded":
+        return f"{who} discarded a draft of workflow {_quote(d.get('name') or 'a workflow')}"
     if action == "intake_configured":
         return f"{who} changed the intake set-up"
     if action == "submission_processed":

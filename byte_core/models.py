@@ -195,6 +195,8 @@ class WorkflowDefinitionVersion(Base):
     phases: Mapped[Any] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     steps: Mapped[Any] = mapped_column(JSONB, nullable=False)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"))
+    # The description as of this version (0014); NULL for versions saved before it was kept per version.
+    description: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
 
@@ -362,6 +364,23 @@ class SavedTaskView(Base):
     include_claimed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"),
                                                   default=False)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
+
+
+class WorkflowDraft(Base):
+    """An admin's unpublished edit of a definition ('' names a new one), kept until published or discarded."""
+
+    __tablename__ = "workflow_drafts"
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", "definition_name", name="workflow_drafts_owner_name"),
+        _org_fk("workflow_drafts", "user_id", "users", "CASCADE"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    org_id: Mapped[str] = _org()
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    definition_name: Mapped[str] = mapped_column(Text, nullable=False)
+    draft: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=NOW)
 
 
 class WorkflowMigration(Base):

@@ -1,25 +1,21 @@
 """Workflows (admin): definitions with versions and running counts; edit, validate, save; diagram; history."""
-import json
-
 import pandas as pd
 import streamlit as st
 
-from byte_core.text import md_escape
-from byte_core.workflow.authoring import parse_text, pretty, running_by_step, to_dot, version_diff
-from byte_core.workflow.definition import parse_definition
+from byte_core.workflow.authoring import running_by_step, side_by_side, to_dot, version_diff
+from byte_core.workflow.definition import parse_definition, validate_definition
+from byte_core.workflow.drafts import NEW_DEFINITION
 from byte_core.users import list_users
 from byte_core.workflow.definitions import (definition_payload, find_definition, list_definitions, list_versions,
                                             save_definition, set_active)
 from byte_core.workflow.migrate import impact, list_migrations, migrate, plan_migration, revert_migration
+from pages._draft_state import (draft_controls, execution_path_picker, form_area, json_area, open_draft,
+                                published_draft, take_json_edit)
+from pages._dry_run import render_dry_run
 from pages._ui import current_actor, db, empty_state, guarded, local_time, show_flash
 
 NEW = "➕ New definition"
-TEMPLATE = {"name": "New workflow", "description": "", "variables": {},
-            "phases": [{"id": "intake", "name": "Intake", "order": 1}],
-            "steps": [{"id": "step_1", "order": 1, "phase_id": "intake", "type": "trigger", "name": "Start",
-                       "config": {"trigger_type": "manual"}},
-                      {"id": "step_2", "order": 2, "phase_id": "intake", "type": "end", "name": "Done",
-                       "config": {"outcome": "completed"}}]}
+EMPTY = {"name": "", "description": "", "phases": [], "steps": [], "variables": {}}
 actor = current_actor()
 database = db()
 st.title("Workflows")
@@ -31,8 +27,8 @@ if definitions:
                                 "all executions": d.total, "description": d.description or ""} for d in definitions]),
                  hide_index=True, width="stretch")
 else:
-    empty_state("No workflow definitions yet. Choose “New definition” below, or import one with "
-                "`byte workflow import FILE`.")
+    empty_state("No workflow definitions yet. Choose “New definition” below and build one in the form, or import "
+                "one with `byte workflow import FILE`.")
 
 names = [d.name for d in definitions]
 if pending := st.session_state.pop("wf_pending_choice", None):
@@ -40,13 +36,17 @@ if pending := st.session_state.pop("wf_pending_choice", None):
 choice = st.selectbox("Edit", names + [NEW], key="wf_choice")
 row = None if choice == NEW else find_definition(database, actor, choice)
 summary = next((d for d in definitions if d.name == choice), None)
-source = pretty(row) if row is not None else json.dumps(TEMPLATE, indent=2)
-editor_key = f"wf_text_{choice}_{row.version if row else 0}"
+published = definition_payload(row) if row is not None else EMPTY
+entry = open_draft(database, actor, row.name if row is not None else NEW_DEFINITION, published)
+draft = entry["draft"]
+json_problems = take_json_edit(entry)
+errors = validate_definition(draft)
+data = draft if not errors else None
 
 # Running and paused executions per step of the current version: shown before a save, and on the diagram.
 pinned = running_by_step(database, actor, row.id, row.version) if row is not None else {}
-edit_tab, diagram_tab, history_tab, move_tab = st.tabs(["Definition", "Diagram", "Version history",
-                                                        "Move running executions"])
+edit_tab, json_tab, dry_tab, diagram_tab, history_tab, move_tab = st.tabs(
+    ["Definition", "JSON", "Dry run", "Diagram", "Version history", "Move running executions"])
 with edit_tab:
     if row is not None:
         status = "active" if row.is_active else "inactive"
@@ -57,28 +57,20 @@ with edit_tab:
                 set_active(database, actor, row.name, not row.is_active)
                 st.session_state["wf_flash"] = f"{row.name} {toggle.lower()}d."
                 st.rerun()
-    text = st.text_area("Definition JSON", source, height=460, key=editor_key,
-                        help="Phases and steps as in `byte workflow import`. Saving a change creates a new version; "
-                             "running executions stay on the version they started with.")
-    data, errors = parse_text(text)
-    validate, save = st.columns([1, 1])
-    if validate.button("Validate", key="wf_validate"):
-        if errors:
-            st.error(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found:")
-            st.dataframe(pd.DataFrame([{"step": e.step_id or "(definition)", "field": e.field, "problem": e.message}
-                                       for e in errors]), hide_index=True, width="stretch")
-        else:
-            st.success("Valid: every step, branch and template checks out.")
-    if pinned and data is not None and not errors:
-        current = json.loads(source)
-        rows = impact(parse_definition(current), parse_definition(data), pinned)
-        if current != data:
+    draft_controls(database, actor, entry, published)
+    if errors:
+        st.warning(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to fix before publishing: each is shown "
+                   "beside its field.")
+    form_area(entry, errors)
+    if pinned and data is not None:
+        rows = impact(parse_definition(published), parse_definition(data), pinned)
+        if published != data:
             st.markdown(f"**Impact of saving**: running executions stay on version {row.version} until you move them "
                         "(tab *Move running executions*). Where they are now, and what a move would do:")
             st.dataframe(pd.DataFrame([{"step": r.step_id, "running or paused": r.running, "in this draft": r.change,
                                         "if moved to the new version": r.migration} for r in rows]),
                          hide_index=True, width="stretch")
-    if save.button("Save", type="primary", key="wf_save"):
+    if st.button("Save", type="primary", key="wf_save", help="Publish the draft as a new version."):
         if errors:
             st.error("Not saved. Fix these first:")
             st.dataframe(pd.DataFrame([{"step": e.step_id or "(definition)", "field": e.field, "problem": e.message}
@@ -89,14 +81,22 @@ with edit_tab:
                 if not result.changed:
                     st.info("No changes to save.")
                 else:
+                    published_draft(database, actor, entry)
                     st.session_state["wf_flash"] = (f"Saved {result.name} as version {result.version}."
                                                     if not result.created else f"Created {result.name}.")
                     st.session_state["wf_pending_choice"] = result.name
                     st.rerun()
 
+with json_tab:
+    json_area(entry, json_problems)
+
+with dry_tab:
+    render_dry_run(database, actor, parse_definition(data) if data is not None else None)
+
 with diagram_tab:
-    if data is not None and not errors:
-        st.graphviz_chart(to_dot(parse_definition(data), pinned))
+    if data is not None:
+        path = execution_path_picker(database, actor, row)
+        st.graphviz_chart(to_dot(parse_definition(data), pinned, visited=path))
     else:
         empty_state("The diagram appears once the definition is valid.")
 
@@ -116,7 +116,13 @@ with history_tab:
             newer = a.selectbox("Compare version", numbers, index=0, key="wf_newer")
             older = b.selectbox("with version", numbers, index=1, key="wf_older")
             by_number = {v.version: v for v in versions}
-            st.code(version_diff(by_number[older], by_number[newer], f"v{older}", f"v{newer}"), language="diff")
+            rows = side_by_side(by_number[older], by_number[newer], name=row.name)
+            if any(change for _, _, change in rows):
+                st.dataframe(pd.DataFrame([{f"version {older}": a, f"version {newer}": b, "change": c}
+                                           for a, b, c in rows]), hide_index=True, width="stretch")
+            with st.expander("As a unified diff"):
+                st.code(version_diff(by_number[older], by_number[newer], f"v{older}", f"v{newer}", name=row.name),
+                        language="diff")
 
 
 with move_tab:

@@ -222,40 +222,83 @@ def test_reviewer_clears_five_tasks_in_a_row_from_the_inbox(database, demo, live
         _wait_for_step(database, org_id, execution_id, lambda step: step != "docs", "a decision did not take")
 
 
-def test_admin_sees_errors_for_an_invalid_definition_then_saves_a_version(database, demo, live_app, page):
-    from byte_core.workflow.definitions import find_definition
+def _pick(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    settle(page)
 
-    before = find_definition(database, Actor.system(demo.org_id), "Volunteer Background Check").version
+
+def _click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).first.click()
+    settle(page)
+
+
+def test_admin_builds_dry_runs_publishes_migrates_and_reverts_a_workflow(database, demo, live_app, page):
+    """Issue [E]: from an empty form (no JSON typed) to running executions moved to a new version and back."""
+    from byte_core.contacts import save_contact
+    from byte_core.workflow.commands import start_execution
+    from byte_core.workflow.runner import drain_org
+
+    name = f"Browser built {uuid.uuid4().hex[:6]}"
     sign_in(page, live_app, "admin")
     open_page(page, "Workflows")
-    page.get_by_test_id("stSelectbox").filter(has_text="Edit").first.click()
-    page.keyboard.type("Volunteer")
-    page.keyboard.press("Enter")
-    sync_api.expect(page.get_by_role("textbox", name="Definition JSON").filter(
-        has_text="Volunteer Background Check")).to_have_count(1)
+    _pick(page, "Edit", "New definition")
+    page.get_by_role("textbox", name="Name", exact=True).fill(name)
+    page.get_by_role("textbox", name="Name", exact=True).press("Enter")
     settle(page)
-    area = page.get_by_role("textbox", name="Definition JSON")
-    valid = json.loads(area.input_value())
-    broken = json.loads(area.input_value())
-    broken["steps"][1]["type"] = "teleport"
-    broken["steps"][2]["config"]["task_from_step"] = "nowhere"
-    area.fill(json.dumps(broken, indent=2))
-    area.press("Control+Enter")
+    _click(page, "Add phase")
+    for step_type in ("trigger", "wait_for_approval", "end"):
+        _pick(page, "New step of type", step_type)
+        _click(page, "Add step")
+    # The approval step has no title yet: the error is shown right under its Title field.
+    title = page.get_by_role("textbox", name="Title", exact=True)
+    sync_api.expect(title).to_have_count(1)
+    sync_api.expect(page.get_by_text("must not be empty").first).to_be_visible()
+    shot(page, "workflow-form-error")
+    title.fill("Approve the request")
+    title.press("Enter")
     settle(page)
-    page.get_by_role("button", name="Validate").click()
-    sync_api.expect(page.get_by_text("problems found").first).to_be_visible()
-    shot(page, "workflow-errors")
+    sync_api.expect(page.get_by_text("must not be empty")).to_have_count(0)
 
-    valid["description"] = f"Edited in the browser test {uuid.uuid4().hex[:6]}"
-    area.fill(json.dumps(valid, indent=2))
-    area.press("Control+Enter")
+    page.get_by_role("tab", name="Dry run").click()
+    _pick(page, "step_2 (", "rejected")
+    _click(page, "Run dry run")
+    sync_api.expect(page.get_by_text("Ends: completed").first).to_be_visible()
+
+    page.get_by_role("tab", name="Definition").click()
+    _click(page, "Save")
+    sync_api.expect(page.get_by_text(f"Created {name}").first).to_be_visible()
+
+    system = Actor.system(demo.org_id, label="e2e")
+    for i in range(3):
+        contact = save_contact(database, system, {"first_name": "Mig", "last_name": f"Ration{i}{uuid.uuid4().hex[:4]}"})
+        start_execution(database, system, name, str(contact.id))
+    drain_org(database, demo.org_id)
+    page.reload()
     settle(page)
-    page.get_by_role("button", name="Save", exact=True).click()
-    sync_api.expect(page.get_by_text(f"as version {before + 1}").first).to_be_visible()
-    page.get_by_role("tab", name="Diagram").click()
-    sync_api.expect(page.get_by_test_id("stGraphVizChart").first).to_be_visible()
-    shot(page, "workflow-diagram")
-    assert find_definition(database, Actor.system(demo.org_id), "Volunteer Background Check").version == before + 1
+    _pick(page, "Edit", name)
+    sync_api.expect(page.get_by_text("Version 1 · active · 3 running").first).to_be_visible()
+    # Rename the approval step: the impact table says its 3 executions would need a mapping.
+    step_id = page.get_by_role("textbox", name="Step id").nth(1)
+    step_id.fill("approve")
+    step_id.press("Enter")
+    settle(page)
+    sync_api.expect(page.get_by_text("Impact of saving").first).to_be_visible()
+    shot(page, "workflow-impact")
+    _click(page, "Save")
+    sync_api.expect(page.get_by_text("as version 2").first).to_be_visible()
+
+    page.get_by_role("tab", name="Move running executions").click()
+    _pick(page, "running or paused) →", "approve")
+    page.get_by_role("tab", name="Move running executions").click()
+    page.get_by_text("Move these 3 executions").first.click()
+    settle(page)
+    _click(page, "Migrate")
+    sync_api.expect(page.get_by_text("Moved 3 execution(s) to version 2").first).to_be_visible()
+    page.get_by_role("tab", name="Move running executions").click()
+    _click(page, "Revert")
+    sync_api.expect(page.get_by_text("Put back 3 execution(s)").first).to_be_visible()
 
 
 def test_manager_sees_every_chart_render(demo, live_app, page):

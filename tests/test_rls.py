@@ -57,6 +57,8 @@ def populate(database, org_id: str) -> dict[str, object]:
         ids["workflow_migration_items"] = one(
             "INSERT INTO workflow_migration_items (org_id, migration_id, workflow_execution_id, status) "
             "VALUES (:org, :m, :e, 'migrated') RETURNING id", m=ids["workflow_migrations"], e=e)
+        ids["workflow_drafts"] = one("INSERT INTO workflow_drafts (org_id, user_id, definition_name, draft) "
+                                     "VALUES (:org, :u, 'wf', '{}') RETURNING id", u=ids["users"])
         ids["notification_preferences"] = one(
             "INSERT INTO notification_preferences (user_id, org_id, in_app_kinds, email_kinds) "
             "VALUES (:u, :org, '{}', '{}') RETURNING user_id", u=ids["users"])

@@ -45,7 +45,7 @@ def validate_command(file: str, as_json: bool) -> None:
 def simulate_command(file, contact_email, decide, wait, var, org_slug, as_json) -> None:
     """Dry run: the path a definition takes, step by step, with the decisions and waits given. Writes nothing."""
     from ..workflow.definition import DefinitionInvalid, parse_definition
-    from ..workflow.simulate import parse_span, simulate
+    from ..workflow.simulate import contact_for_dry_run, parse_span, simulate
     from ..workflow.source import read_file
 
     data, errors = read_file(file)
@@ -58,10 +58,7 @@ def simulate_command(file, contact_email, decide, wait, var, org_slug, as_json) 
 
         db = migrated_database()
         with db.session(actor_for(db, org_slug).org_id) as session:
-            row = find_contact(session, contact_email)
-            contact = {name: getattr(row, name) for name in ("id", "first_name", "last_name", "email", "phone",
-                                                              "city", "state", "zip", "tags")}
-            contact["metadata"] = row.metadata_ or {}
+            contact = contact_for_dry_run(find_contact(session, contact_email))
     result = simulate(definition, contact, decisions=_pairs(decide, "--decide"),
                       waits={k: parse_span(v) for k, v in _pairs(wait, "--wait").items()},
                       variables=_pairs(var, "--var"))

@@ -80,7 +80,8 @@ def save_definition(db: Database, actor: Actor, data: dict[str, Any]) -> SaveRes
         session.flush()
         session.add(WorkflowDefinitionVersion(
             org_id=actor.org_id, workflow_definition_id=row.id, version=version, phases=payload["phases"],
-            steps={"steps": payload["steps"]}, variables=payload["variables"], created_by=actor.user_id))
+            steps={"steps": payload["steps"]}, variables=payload["variables"], description=parsed.description,
+            created_by=actor.user_id))
         activity.record(session, entity_type="workflow_definition", entity_id=row.id,
                         action="definition_created" if created else "definition_versioned",
                         details={"name": row.name, "version": version, "steps": len(payload["steps"])})

@@ -42,6 +42,14 @@ class Simulation:
         return [f"{_span(e.elapsed):>8}  {e.text}" for e in self.events]
 
 
+def contact_for_dry_run(row) -> dict[str, Any]:
+    """What the engine reads of a stored contact (a `models.Contact`), for a dry run with a real person."""
+    contact = {name: getattr(row, name) for name in ("id", "first_name", "last_name", "email", "phone", "city",
+                                                      "state", "zip", "tags")}
+    contact["metadata"] = row.metadata_ or {}
+    return contact
+
+
 def parse_span(text: str) -> timedelta:
     """'4d', '36h', '90m' -> a timedelta."""
     match = _SPAN.match(text or "")
