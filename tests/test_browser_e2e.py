@@ -271,15 +271,15 @@ def test_admin_builds_dry_runs_publishes_migrates_and_reverts_a_workflow(databas
     sync_api.expect(page.get_by_text(f"Created {name}").first).to_be_visible()
 
     system = Actor.system(demo.org_id, label="e2e")
-    for i in range(3):
+    for i in range(20):  # the 20 running executions
         contact = save_contact(database, system, {"first_name": "Mig", "last_name": f"Ration{i}{uuid.uuid4().hex[:4]}"})
         start_execution(database, system, name, str(contact.id))
     drain_org(database, demo.org_id)
     page.reload()
     settle(page)
     _pick(page, "Edit", name)
-    sync_api.expect(page.get_by_text("Version 1 · active · 3 running").first).to_be_visible()
-    # Rename the approval step: the impact table says its 3 executions would need a mapping.
+    sync_api.expect(page.get_by_text("Version 1 · active · 20 running").first).to_be_visible()
+    # Rename the approval step: the impact table says its 20 executions would need a mapping.
     step_id = page.get_by_role("textbox", name="Step id").nth(1)
     step_id.fill("approve")
     step_id.press("Enter")
@@ -292,13 +292,13 @@ def test_admin_builds_dry_runs_publishes_migrates_and_reverts_a_workflow(databas
     page.get_by_role("tab", name="Move running executions").click()
     _pick(page, "running or paused) →", "approve")
     page.get_by_role("tab", name="Move running executions").click()
-    page.get_by_text("Move these 3 executions").first.click()
+    page.get_by_text("Move these 20 executions").first.click()
     settle(page)
     _click(page, "Migrate")
-    sync_api.expect(page.get_by_text("Moved 3 execution(s) to version 2").first).to_be_visible()
+    sync_api.expect(page.get_by_text("Moved 20 execution(s) to version 2").first).to_be_visible()
     page.get_by_role("tab", name="Move running executions").click()
     _click(page, "Revert")
-    sync_api.expect(page.get_by_text("Put back 3 execution(s)").first).to_be_visible()
+    sync_api.expect(page.get_by_text("Put back 20 execution(s)").first).to_be_visible()
 
 
 def test_manager_sees_every_chart_render(demo, live_app, page):
