@@ -3,9 +3,9 @@ headless Chromium context (Debian's /usr/bin/chromium through Playwright), again
 app.py` on a fresh embedded PostgreSQL with the demo organization plus tasks for the bench.
 
 Four in five sessions are reviewers doing the reviewer loop, one in five managers:
-    reviewer: home -> task page (Task queue in the sidebar) -> open queue (Reviewer queue) -> open task (find
-              one of its own tasks) -> decide (Complete: the dialog) -> next (Confirm: the page reruns
-              onto the next task), and again from the top
+    reviewer: home -> task page (Task inbox in the sidebar) -> open queue (Reviewer queue) -> open task (find
+              one of its own tasks) -> decide (Complete: one click, the next task opens by itself),
+              and again from the top
     manager:  Home -> Analytics, and again
 An interaction is timed from the click until its result is on screen and the run is over (no running
 indicator, no stale elements). Prints p50/p95 per interaction, errors, and the server process's CPU
@@ -221,22 +221,19 @@ async def go_home(page, results) -> None:
 
 
 async def reviewer_loop(page, tag: str, until: float, results, rounds: int | None = None) -> None:
-    from playwright.async_api import expect
-
     done = 0
     while time.monotonic() < until or (rounds is not None and done < rounds):
         done += 1
         # From Home each time: leaving the page drops its widgets' state, so the queue starts at "My tasks".
         await go_home(page, results)
-        await timed(results, "task page", lambda: nav(page, "Task queue").click(),
-                    lambda: _visible_then_settled(page, page.get_by_role("heading", name="Task queue").first), page)
-        await timed(results, "open queue", lambda: page.get_by_text("Reviewer queue", exact=True).click(),
+        await timed(results, "task page", lambda: nav(page, "Task inbox").click(),
+                    lambda: _visible_then_settled(page, page.get_by_role("heading", name="Task inbox").first), page)
+        await timed(results, "open queue", lambda: page.get_by_text("Reviewer queue").first.click(),
                     lambda: _visible_then_settled(page, page.get_by_text("Show tasks already claimed").first), page)
         await timed(results, "open task", lambda: _search(page, tag),
-                    lambda: _visible_then_settled(page, page.get_by_role("button", name=COMPLETE)), page)
-        await timed(results, "decide", lambda: page.get_by_role("button", name=COMPLETE).click(),
-                    lambda: expect(page.get_by_role("button", name="Confirm: complete")).to_be_visible(), page)
-        await timed(results, "next", lambda: page.get_by_role("button", name="Confirm: complete").click(),
+                    lambda: _visible_then_settled(page, page.get_by_role("button", name=COMPLETE).first), page)
+        # In the inbox a decision is one click; the next task opens by itself.
+        await timed(results, "decide", lambda: page.get_by_role("button", name=COMPLETE).first.click(),
                     lambda: _visible_then_settled(page, page.get_by_text("Completed:").first), page)
 
 

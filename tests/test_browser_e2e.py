@@ -403,7 +403,7 @@ def test_the_activity_log_reads_as_sentences(demo, live_app, page):
     while cells.count() == 0 and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     texts = cells.all_text_contents()
-    sentences = [t for t in texts if re.search(r"\b(approved|rejected|completed|started|claimed|added)\b", t)]
+    sentences = [t for t in texts if re.search(r"\b(approved|rejected|completed|started|claimed|added|signed)\b", t)]
     assert sentences, texts[:10]
     assert not any("user_" in t or "workflow_execution" in t for t in texts), texts[:10]
     shot(page, "activity-log")

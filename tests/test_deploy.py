@@ -289,8 +289,8 @@ def test_a_signed_in_browser_and_the_engine_survive_losing_a_server_and_a_schedu
         # browser to the survivor, which knows nothing of the old session and signs it in from its cookie.
         page.reload()
         signed_in_home(page)
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Task queue").click()
-        sync_api.expect(page.get_by_role("heading", name="Task queue").first).to_be_visible()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Task inbox").click()
+        sync_api.expect(page.get_by_role("heading", name="Task inbox").first).to_be_visible()
         sync_api.expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
         assert {c["name"]: c["value"] for c in context.cookies()}.get(PROXY_COOKIE) == survivor
         browser.close()
