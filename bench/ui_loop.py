@@ -25,19 +25,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, http_status  # noqa: E402 - the same helpers the browser tests use
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -72,21 +73,12 @@ class Bench:
     server_cpu: Callable[[], float]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_http(url: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
+        if http_status(url, timeout=2) == 200:
+            return
+        time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {seconds}s")
 
 
@@ -213,7 +205,7 @@ def report(label: str, rows: list[tuple[str, list[float]]]) -> None:
 
 
 def serve(database_url: str, logs: Path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1",
                BYTE_COOKIE_KEY=os.environ.get("BYTE_COOKIE_KEY", "bench-only-cookie-key"))
     server = subprocess.Popen(

@@ -96,11 +96,11 @@ def queue_counts(db: Database, actor: Actor, today: date | None = None) -> dict[
 
 def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date", include_claimed: bool = False,
                search: str = "", offset: int = 0, limit: int = 25, include_snoozed: bool = False,
-               today: date | None = None, total: int | None = None) -> QueuePage:
+               today: date | None = None, page: int | None = None) -> QueuePage:
     """A role queue holds the unclaimed tasks of that role (with `include_claimed`, the held ones too);
     "mine" leaves out tasks snoozed past today; `search` narrows to tasks whose title or contact name
-    contains the text. `limit=0` only counts; a `total` the caller already counted with the same filters
-    (to page them) is not counted again: on a large queue with a search the count is the costly query."""
+    contains the text. `limit=0` only counts. With `page` (1-based, `limit` rows a page) the offset follows
+    from the count, the page clamped to the last one: one count and one page of rows in one transaction."""
     if queue not in queue_names(actor):
         raise InvalidInput(f"you cannot open the {queue!r} queue")
     if sort not in SORTS:
@@ -113,13 +113,14 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
             select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
     with db.session(actor.org_id) as session:
-        if total is None:
-            total = session.scalar(select(func.count()).select_from(Task).where(*where))
+        total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+        if page is not None and limit:
+            offset = (min(max(page, 1), max(1, -(-total // limit))) - 1) * limit
         rows = []
         if limit:
             query = _rows_query().where(*where).order_by(*SORTS[sort]()).offset(offset).limit(limit)
             rows = [_row(actor, *r) for r in session.execute(query).all()]
-    return QueuePage(rows, total or 0)
+    return QueuePage(rows, total)
 
 
 def task_list(db: Database, actor: Actor, *, role: str | None = None, mine: bool = False,

@@ -11,6 +11,7 @@ import streamlit as st
 
 from byte_core.access import Actor
 from byte_core.errors import ByteError
+from byte_core.ids import as_uuid
 from byte_core.text import md_escape
 
 log = logging.getLogger("byte.ui")
@@ -126,7 +127,7 @@ def execution_link(execution_id, label: str = "Open the execution") -> None:
         st.page_link("pages/executions.py", label=label, icon=":material/open_in_new:",
                      query_params={"execution": str(execution_id)})
     except StreamlitPageNotFoundError:
-        st.markdown(f"[{label}](executions?execution={execution_id})")
+        st.markdown(f"[{md_escape(label)}](executions?execution={as_uuid(execution_id, 'execution')})")
 
 
 def history_table(entries, key: str) -> None:

@@ -85,12 +85,12 @@ claimed_too = queue != MINE and filters[1].toggle("Show tasks already claimed", 
                                                   on_change=_reset_open)
 snoozed_too = queue == MINE and filters[1].toggle("Show snoozed tasks", key="tq_snoozed", on_change=_reset_open)
 
+rows, total = [], 0
 with guarded():
-    total = task_queue(database, actor, queue, include_claimed=claimed_too, include_snoozed=snoozed_too,
-                       search=search, limit=0).total
-    offset, limit = paginate(total, PAGE_SIZE, key=f"tq_page_{queue}")
-    rows = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, include_snoozed=snoozed_too,
-                      search=search, offset=offset, limit=limit, total=total).rows
+    shown = task_queue(database, actor, queue, sort=sort, include_claimed=claimed_too, include_snoozed=snoozed_too,
+                       search=search, limit=PAGE_SIZE, page=int(state.get(f"tq_page_{queue}", 1)))
+    rows, total = shown.rows, shown.total
+    paginate(total, PAGE_SIZE, key=f"tq_page_{queue}")  # the picker, for the next run
 
 
 def _frame(page_rows: list[QueueRow]) -> pd.DataFrame:
