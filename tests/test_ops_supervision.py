@@ -112,6 +112,10 @@ def test_byte_up_restarts_a_killed_postgres_and_stops_without_a_traceback(tmp_pa
         wait_for_status(ready, 503, 5, poll=0.1)
         wait_for_status(ready, 200, 60)
         assert (data_dir / "pgdata" / "postmaster.pid").read_text().split()[0] != str(postmaster)
+        # The server answers before `byte up` writes its line about it: give the line a moment.
+        logged = time.monotonic() + 15
+        while "embedded PostgreSQL restarted" not in (tmp_path / "up.err").read_text() and time.monotonic() < logged:
+            time.sleep(0.2)
         assert "embedded PostgreSQL restarted" in (tmp_path / "up.err").read_text()
     finally:
         stop_group(up, signal.SIGINT)  # what Ctrl-C in a terminal sends: to the whole process group
