@@ -82,6 +82,10 @@ def insert_due_executions(db, actor, definition_name: str, count: int) -> None:
             "SELECT :o, :d, c.ids[1 + (g % array_length(c.ids, 1))], :v, 's1', 'p1', now(), '{}' "
             "FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM contacts WHERE org_id = :o) c"),
             {"o": actor.org_id, "d": definition.id, "v": definition.version, "n": count})
+    # A bulk INSERT leaves the planner's statistics empty until autovacuum's analyze a minute later; the
+    # engine is measured on a table as production sees it (analyzed), not in that first minute.
+    with db.owner_engine.begin() as conn:
+        conn.execute(text("ANALYZE contacts, workflow_executions"))
 
 
 def _worker(data_dir: str, org_id: str, batch: int, queue) -> None:
@@ -201,7 +205,7 @@ def main() -> None:
               f"embedded PostgreSQL (fsync on) in {data_dir}")
         engine_rate = throughput(db, actor, data_dir, args.executions, args.batch)
         tps = pgbench_tps(data_dir, args.pgbench_seconds)
-        print(f"ratio: engine step advances/s / pgbench -N TPS = {engine_rate / tps:.2f}x (target >= 1.0x)")
+        print(f"ratio: engine step advances/s / pgbench -N TPS = {engine_rate / tps:.2f}x (target >= 1.8x)")
         latency(db, actor, data_dir, args.approvals)
         from byte_core.db import reset_database
         from byte_core.embedded import EmbeddedServer
