@@ -209,10 +209,8 @@ class WorkflowExecution(Base):
     __table_args__ = (
         CheckConstraint("status IN ('running', 'paused', 'completed', 'failed', 'cancelled')",
                         name="workflow_executions_status"),
-        Index("idx_workflow_executions_org", "org_id"),
         Index("idx_workflow_executions_contact", "contact_id"),
         Index("idx_workflow_executions_status", "org_id", "status"),
-        Index("idx_workflow_executions_definition", "workflow_definition_id"),
         Index("idx_workflow_executions_temporal", "temporal_workflow_id"),
         Index("idx_workflow_executions_definition_created", "workflow_definition_id", text("created_at DESC")),
         Index("idx_workflow_executions_org_started", "org_id", text("started_at DESC")),
@@ -467,9 +465,7 @@ class Note(Base):
 class ActivityLog(Base):
     __tablename__ = "activity_log"
     __table_args__ = (
-        Index("idx_activity_org", "org_id"),
         Index("idx_activity_entity", "entity_type", "entity_id"),
-        Index("idx_activity_time", text("created_at DESC")),
         Index("idx_activity_org_time", "org_id", text("created_at DESC")),
         Index("idx_activity_timeouts", "org_id", "created_at", postgresql_where=text("action = 'step_timed_out'")),
         Index("idx_activity_workflow_execution", "workflow_execution_id",

@@ -52,12 +52,36 @@ def test_every_seed_column_exists(database, table):
     assert not missing, f"{table} lacks seed columns {missing}"
 
 
-def test_every_seed_index_exists(database):
-    names = re.findall(r"CREATE INDEX (\w+) ON", seed_sql())
-    assert len(names) >= 30
+# Seed indexes migration 0015 dropped because a wider index begins with the same columns (every write
+# paid for both): seed index -> the index that serves its queries now.
+COVERED_SEED_INDEXES = {
+    "idx_workflow_executions_org": "idx_workflow_executions_status",
+    "idx_workflow_executions_definition": "idx_workflow_executions_definition_created",
+    "idx_activity_org": "idx_activity_org_time",
+    "idx_activity_time": "idx_activity_org_time",  # every read of the log is one organization's (RLS)
+}
+
+
+def _index_columns(conn, name: str) -> list[str]:
+    return list(conn.execute(text(
+        "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indexrelid = CAST(:name AS regclass) ORDER BY k.n"), {"name": name}).scalars())
+
+
+def test_every_seed_index_exists_or_is_covered(database):
+    seed = dict(re.findall(r"CREATE INDEX (\w+) ON \w+\(([^)]*)\)", seed_sql()))
+    assert len(seed) >= 30
     with database.owner_engine.connect() as conn:
         present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")).scalars())
-    assert not [n for n in names if n not in present]
+        assert not [n for n in seed if n not in present and n not in COVERED_SEED_INDEXES]
+        for name, cover in COVERED_SEED_INDEXES.items():
+            assert name not in present and cover in present
+            wanted = [c.split()[0] for c in seed[name].split(",")]
+            if wanted != ["created_at"]:  # idx_activity_time: org_id first, then created_at
+                assert _index_columns(conn, cover)[:len(wanted)] == wanted, f"{cover} does not cover {name}"
+            else:
+                assert _index_columns(conn, cover) == ["org_id", "created_at"]
 
 
 def test_seed_constraints_hold(database):

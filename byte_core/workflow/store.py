@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..bulk_insert import insert_rows
+from ..bulk_rows import insert_rows, update_rows
 from ..errors import NotFound
 from ..models import ActivityLog, Contact, StepVisit, Task, User, WorkflowExecution
 from ..notifications import emit
@@ -207,8 +207,6 @@ def _named_users(session: Session, definitions: Iterable[Definition | Exception]
 _EXEC_SET = ("variables", "step_seq", "current_step_id", "current_phase_id", "updated_at", "next_run_at", "status",
              "completed_at", "metadata", "last_error", "status_reason")
 _VISIT_SET = ("status", "outcome", "left_at", "duration_ms", "timeout_at", "output", "error")
-_UPDATE_EXECUTION = E.update().where(E.c.id == bindparam("key")).values({c: bindparam("v_" + c) for c in _EXEC_SET})
-_UPDATE_VISIT = V.update().where(V.c.id == bindparam("key")).values({c: bindparam("v_" + c) for c in _VISIT_SET})
 _UPDATE_CONTACT = Contact.__table__.update().where(Contact.__table__.c.id == bindparam("key")).values(
     tags=bindparam("v_tags"), metadata=bindparam("v_metadata"), updated_at=bindparam("v_updated_at"))
 
@@ -221,9 +219,8 @@ def apply_results(session: Session, executions: list[ExecutionState], results: l
     good = [r for r in results if r.failure is None]
     new_visits = [_visit_row(by_id[r.execution_id], v) for r in good for v in r.new_visits]
     insert_rows(session, StepVisit, new_visits)
-    changed = [{"key": v.id, **{"v_" + c: getattr(v, c) for c in _VISIT_SET}} for r in good for v in r.changed_visits]
-    if changed:
-        session.execute(_UPDATE_VISIT, changed)
+    update_rows(session, StepVisit, [{"id": v.id, **{c: getattr(v, c) for c in _VISIT_SET}}
+                                     for r in good for v in r.changed_visits])
     insert_rows(session, Task, [task for r in good for task in r.new_tasks])
     for result in good:
         for task_id, values in result.task_changes:
@@ -234,9 +231,8 @@ def apply_results(session: Session, executions: list[ExecutionState], results: l
         session.execute(_UPDATE_CONTACT, contacts)
     audit = [row for r in results for row in r.activity]
     insert_rows(session, ActivityLog, audit)
-    updates = [{"key": r.execution_id, **{"v_" + c: r.execution[c] for c in _EXEC_SET}} for r in good]
-    if updates:
-        session.execute(_UPDATE_EXECUTION, updates)
+    update_rows(session, WorkflowExecution, [{"id": r.execution_id, **{c: r.execution[c] for c in _EXEC_SET}}
+                                             for r in good])
     ended = [r.execution_id for r in good if r.ended == "completed"]
     if ended:
         close_open_tasks(session, ended, "the execution completed", now)
