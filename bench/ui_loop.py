@@ -246,11 +246,14 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="also measure at the large seed (several minutes)")
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--executions", type=int, default=300_000)
+    parser.add_argument("--data-dir", type=Path, help="keep the database here and reuse what an earlier run "
+                        "seeded there (the large seed takes minutes); a temporary directory by default")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="byte-bench-ui-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="byte-bench-ui-") as scratch:
+        tmp = str(args.data_dir.resolve()) if args.data_dir else scratch
         os.environ["BYTE_DATA_DIR"] = tmp
         os.environ.pop("DATABASE_URL", None)
         from byte_core.db import get_database, migrate
@@ -286,9 +289,12 @@ def main() -> None:
                         from byte_core.bulk_seed import seed_large
                         from byte_core.orgs import org_id_by_slug
 
-                        seeded = seed_large(database, org_slug="bench", contacts=args.contacts,
-                                            executions=args.executions, show_progress=True)
-                        print(f"large seed in {seeded['seconds']:.0f}s")
+                        if org_id_by_slug(database, "bench") is None:
+                            seeded = seed_large(database, org_slug="bench", contacts=args.contacts,
+                                                executions=args.executions, show_progress=True)
+                            print(f"large seed in {seeded['seconds']:.0f}s")
+                        else:
+                            print(f"large seed reused from {tmp} (its own size, whatever --contacts says)")
                         large = replace(bench, login=large_login(args.role), login_as=large_login,
                                         org_id=org_id_by_slug(database, "bench"))
                         run_all(large, f"large seed ({args.contacts:,} contacts, {args.executions:,} executions)",

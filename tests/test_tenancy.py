@@ -51,3 +51,14 @@ def test_adding_a_user_whose_email_another_org_holds_says_only_that_it_is_taken(
         add_user(database, admin_a, f"mine-{a}@example.com", ["reviewer"], password=None)
     assert "organization" not in str(elsewhere.value)
     assert str(elsewhere.value).replace(f"taken-{b}", "X") == str(here.value).replace(f"mine-{a}", "X")
+
+
+def test_no_plan_is_cached_on_a_pooled_connection_for_the_next_organization(database, two_orgs):
+    """A plan cached for one organization would be reused for the next one on the same pooled connection,
+    estimated for the first one's size (see db.PLAN_EVERY_STATEMENT): nothing may be prepared."""
+    a, _, b, _ = two_orgs
+    for org in (a, b) * 6:  # psycopg's default would prepare from the 5th run on
+        with database.session(org) as session:
+            session.execute(text("SELECT count(*) FROM tasks WHERE title = :t"), {"t": "x"})
+    with database.session(a) as session:
+        assert session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
