@@ -171,3 +171,19 @@ def test_task_detail_reads_the_task_its_contact_and_execution_together(database,
     assert detail.execution.execution.id == row.execution_id
     assert [s.step_id for s in detail.execution.steps] == [s.step_id for s in expected.steps]
     assert row.id in [t.id for t in detail.execution.tasks]
+
+
+def test_a_search_pages_its_matches_in_the_queues_own_order(database, actor, reviewer):
+    """A search takes another path (matches first, then a page by id): its pages must be the unsearched
+    queue's order, filtered, whichever half (title or contact name) matched."""
+    _reviews(database, actor, 7)
+    for sort in ("due date", "priority", "age"):
+        everything = task_queue(database, reviewer, "reviewer", sort=sort, limit=100).rows
+        wanted = [r.id for r in everything if "test" in (r.contact or "").lower() or "test" in r.title.lower()]
+        assert len(wanted) >= 7
+        pages = [task_queue(database, reviewer, "reviewer", sort=sort, search="TEST", limit=3, page=n) for n in (1, 2, 3)]
+        assert all(p.total == len(wanted) for p in pages)
+        assert [r.id for p in pages for r in p.rows] == wanted[:9]
+    named = task_queue(database, reviewer, "reviewer", search="person3 t").rows  # contact name only
+    assert [r.contact for r in named] == ["Person3 Test"]
+    assert task_queue(database, reviewer, "reviewer", search="Person3", page=99).rows == named  # clamped
