@@ -80,7 +80,7 @@ def test_a_required_comment_is_asked_for_and_nothing_is_decided_without_it(datab
     at.button(key="tq_approve").click().run()
     assert "A comment is required" in at.error[0].value
     opened = at.session_state["tq_open"]
-    at.text_area(key=f"tq_comment_{opened}").input("Strong file").run()
+    at.text_area(key=f"tq_comment_{opened}").input("Strong file")  # sent with the decision (one form)
     at.button(key="tq_approve").click().run()
     assert not at.error
     with database.session(actor.org_id) as s:
