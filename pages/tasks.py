@@ -141,6 +141,13 @@ def act(command, task: QueueRow, done: str, **kwargs) -> None:
         show_error(exc)
 
 
+def snooze(task: QueueRow, day_key: str) -> None:
+    """The day is read when the button is clicked: a date typed and not yet sent (the field sends it when it
+    loses focus, i.e. with this very click) would otherwise snooze to the day drawn before it was typed."""
+    until = state[day_key]
+    act(snooze_task, task, f"Snoozed: {task.title} until {until:%b %d}.", until=until)
+
+
 def decide(task: QueueRow, outcome: str | None, position: int) -> None:
     """Record the decision with the comment typed beside it, then open the next task in this sort."""
     comment = (state.get(f"tq_comment_{task.id}") or "").strip()
@@ -207,10 +214,9 @@ def panel(detail: TaskDetail, position: int) -> None:
     buttons[3].button("Next task", icon=":material/skip_next:", key="tq_next", on_click=_open_next, args=(position,))
     if task.held_by_me and not task.frozen:
         with st.expander("Snooze until…"):
-            until = st.date_input("Hide from My tasks until", value=date.today() + timedelta(days=1),
-                                  min_value=date.today() + timedelta(days=1), key=f"tq_snooze_{task.id}")
-            st.button("Snooze", key="tq_snooze", on_click=act,
-                      args=(snooze_task, task, f"Snoozed: {task.title} until {until:%b %d}."), kwargs={"until": until})
+            st.date_input("Hide from My tasks until", value=date.today() + timedelta(days=1),
+                          min_value=date.today() + timedelta(days=1), key=f"tq_snooze_{task.id}")
+            st.button("Snooze", key="tq_snooze", on_click=snooze, args=(task, f"tq_snooze_{task.id}"))
     _context(detail)
 
 

@@ -407,3 +407,93 @@ def test_the_activity_log_reads_as_sentences(demo, live_app, page):
     assert sentences, texts[:10]
     assert not any("user_" in t or "workflow_execution" in t for t in texts), texts[:10]
     shot(page, "activity-log")
+
+
+def _queue_rows(page, text: str):
+    """The inbox list's rows holding `text`. The grid is drawn on a canvas; the columns in view also live in
+    an accessible table. The list is the table with a "title" column (the open task shows tables too)."""
+    title = page.locator("th[role=columnheader]", has_text=re.compile(r"^title$"))
+    return page.get_by_test_id("stDataFrame").filter(has=title).locator("tr[role=row]").filter(has_text=text)
+
+
+def test_reviewer_snoozes_a_claimed_task_out_of_my_tasks_and_shows_it_again(database, demo, live_app, page):
+    """Issue [D]: claim, snooze to a later day from the open task, gone from My tasks, back with the toggle."""
+    from datetime import date, timedelta
+
+    from byte_core.task_queue import task_queue
+
+    org_id = demo.org_id
+    surname = f"Snooze{uuid.uuid4().hex[:6]}"
+    _, name = _reviewer_approval(database, org_id, surname)
+    title = f"Check documents of {name}"
+    until = date.today() + timedelta(days=5)
+    # Wide enough for the list's last column (its state) to be in view: only those are in the accessible table.
+    page.set_viewport_size({"width": 2200, "height": 1000})
+
+    sign_in(page, live_app, "reviewer")
+    _open_reviewer_queue(page, surname)
+    sync_api.expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    _click(page, "Claim")
+    sync_api.expect(page.get_by_text(f"Claimed: {title}. It is in My tasks now.").first).to_be_visible()
+
+    # The search stays: My tasks narrowed to this one task, which opens by itself.
+    page.get_by_test_id("stButtonGroup").get_by_text("My tasks", exact=False).first.click()
+    settle(page)
+    sync_api.expect(_queue_rows(page, name)).to_have_count(1)
+    sync_api.expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    page.get_by_text("Snooze until…").first.click()
+    # A react-aria date field: one spin button per part; typing all eight digits moves through them.
+    page.get_by_role("spinbutton", name="year, Hide from My tasks until").first.click()
+    page.keyboard.type(f"{until:%Y%m%d}")
+    field = page.get_by_test_id("stDateInput").filter(has_text="Hide from My tasks until").first
+    sync_api.expect(field.locator("input[type=date]")).to_have_value(until.isoformat())
+    # Straight to the button, as a person would: the field sends the typed day only with this click.
+    _click(page, "Snooze")
+    sync_api.expect(page.get_by_text(f"Snoozed: {title} until {until:%b %d}.").first).to_be_visible()
+    sync_api.expect(page.get_by_text(f"No task matches “{surname}”").first).to_be_visible()
+    sync_api.expect(_queue_rows(page, name)).to_have_count(0)
+
+    page.get_by_text("Show snoozed tasks").first.click()
+    settle(page)
+    sync_api.expect(_queue_rows(page, name).filter(has_text=f"snoozed to {until:%b %d}")).to_have_count(1)
+
+    system = Actor.system(org_id, label="e2e")
+    (held,) = task_queue(database, system, "reviewer", include_claimed=True, search=surname).rows
+    assert held.holder == PASSWORDS["reviewer"][0] and held.snoozed_until == until
+
+
+def test_a_saved_view_brings_back_its_queue_search_and_sort(database, demo, live_app, page):
+    """Issue [D]: set a queue, a search and a sort, save them as a view, change all three, pick the view."""
+    org_id = demo.org_id
+    surname = f"View{uuid.uuid4().hex[:6]}"
+    _, name = _reviewer_approval(database, org_id, surname)
+    view = f"Docs {surname}"
+
+    sign_in(page, live_app, "reviewer")
+    _open_reviewer_queue(page, surname)
+    _pick(page, "Sort by", "age")
+    sync_api.expect(_queue_rows(page, name)).to_have_count(1)
+    page.get_by_role("button", name="Saved views").first.click()
+    page.get_by_role("textbox", name="Save the current filter as").fill(view)
+    _click(page, "Save view")
+    sync_api.expect(page.get_by_text(f"Saved the view {view}.").first).to_be_visible()
+
+    # Something else entirely: My tasks, another search, another sort.
+    page.get_by_test_id("stButtonGroup").get_by_text("My tasks", exact=False).first.click()
+    settle(page)
+    find, sort = page.get_by_role("textbox", name="Find").first, page.get_by_role("combobox", name="Sort by").first
+    find.fill("nobody-like-this")
+    find.press("Enter")
+    settle(page)
+    _pick(page, "Sort by", "priority")
+    sync_api.expect(sort).to_have_value("priority")
+    sync_api.expect(page.get_by_text("No task matches").first).to_be_visible()
+
+    page.get_by_role("button", name="Saved views").first.click()
+    _click(page, view)
+    sync_api.expect(find).to_have_value(surname)
+    sync_api.expect(sort).to_have_value("age")
+    sync_api.expect(page.get_by_role("radio", name=re.compile(r"^Reviewer queue")).first).to_be_checked()
+    sync_api.expect(page.get_by_role("radio", name=re.compile(r"^My tasks")).first).not_to_be_checked()
+    sync_api.expect(_queue_rows(page, name)).to_have_count(1)
+    sync_api.expect(page.get_by_role("heading", name=f"Check documents of {name}").first).to_be_visible()
