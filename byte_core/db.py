@@ -25,12 +25,6 @@ class DatabaseUnavailable(ByteError):
     pass
 
 
-# No server-side prepared statements (psycopg prepares a query after 5 runs by default). One pooled
-# connection serves every organization, and row-level security's `org_id = byte_current_org()` is
-# estimated with the organization current when a plan is made: a cached plan made for a small
-# organization (its rows "1") scanned a 900,000-task organization row by row (0.5 s for a one-row lookup,
-# found at the large seed). Planned per statement, each organization gets a plan for its own size.
-PLAN_EVERY_STATEMENT = {"prepare_threshold": None}
 
 @dataclass
 class Database:
@@ -49,16 +43,14 @@ class Database:
     def owner_engine(self) -> Engine:
         with self._lock:
             if self._owner is None:
-                self._owner = create_engine(self.owner_url, pool_pre_ping=True, pool_size=2,
-                                            connect_args=PLAN_EVERY_STATEMENT)
+                self._owner = create_engine(self.owner_url, pool_pre_ping=True, pool_size=2)
             return self._owner
 
     @property
     def app_engine(self) -> Engine:
         with self._lock:
             if self._app is None:
-                self._app = create_engine(self.app_url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                          connect_args=PLAN_EVERY_STATEMENT)
+                self._app = create_engine(self.app_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
                 if self.set_role:
                     event.listen(self._app, "connect", _drop_to_app_role)
             return self._app

@@ -53,12 +53,16 @@ def test_adding_a_user_whose_email_another_org_holds_says_only_that_it_is_taken(
     assert str(elsewhere.value).replace(f"taken-{b}", "X") == str(here.value).replace(f"mine-{a}", "X")
 
 
-def test_no_plan_is_cached_on_a_pooled_connection_for_the_next_organization(database, two_orgs):
-    """A plan cached for one organization would be reused for the next one on the same pooled connection,
-    estimated for the first one's size (see db.PLAN_EVERY_STATEMENT): nothing may be prepared."""
-    a, _, b, _ = two_orgs
-    for org in (a, b) * 6:  # psycopg's default would prepare from the 5th run on
-        with database.session(org) as session:
-            session.execute(text("SELECT count(*) FROM tasks WHERE title = :t"), {"t": "x"})
-    with database.session(a) as session:
-        assert session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
+
+def test_every_org_policy_reads_the_organization_as_a_subquery(database):
+    """`org_id = byte_current_org()` lets the planner fold the organization current when a plan is made into
+    its estimate, and a pooled connection's cached plan then serves every organization (migration 0017):
+    every policy must compare with `(SELECT byte_current_org())`, a parameter to the planner."""
+    with database.owner_engine.connect() as conn:
+        policies = conn.execute(text("SELECT tablename, policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '')"
+                                     " FROM pg_policies WHERE schemaname = 'public'")).all()
+    org_policies = [p for p in policies if "byte_current_org()" in p[2]]
+    assert len(org_policies) >= 25
+    direct = [f"{table}.{name}" for table, name, expression in org_policies
+              if expression.count("byte_current_org()") != expression.count("SELECT byte_current_org()")]
+    assert not direct, f"policies calling byte_current_org() directly: {direct}"
