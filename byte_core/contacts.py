@@ -36,8 +36,8 @@ def search_contacts(db: Database, actor: Actor, text: str = "", *, tag: str | No
     if text:
         like = f"%{text.lower()}%"
         digits = re.sub(r"\D", "", text)
-        conditions = [func.lower(Contact.first_name + " " + Contact.last_name).like(like),
-                      func.lower(Contact.email).like(like)]
+        conditions = [Contact.name_key.like(like),
+                      Contact.email_key.like(like)]
         if len(digits) >= 3:
             conditions.append(func.regexp_replace(Contact.phone, r"\D", "", "g").like(f"%{digits}%"))
         where.append(or_(*conditions))
@@ -99,7 +99,7 @@ def clean_contact(values: dict[str, Any], row_label: str = "") -> dict[str, Any]
 def _duplicate_email(session, email: str | None, except_id: uuid.UUID | None = None) -> bool:
     if not email:
         return False
-    query = select(Contact.id).where(func.lower(Contact.email) == email)
+    query = select(Contact.id).where(Contact.email_key == email.lower())
     if except_id is not None:
         query = query.where(Contact.id != except_id)
     return session.scalar(query.limit(1)) is not None

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, Double, ForeignKey, ForeignKeyConstraint, Index, Integer, Text,
-    UniqueConstraint, func, text,
+    BigInteger, Boolean, CheckConstraint, Computed, Date, Double, ForeignKey, ForeignKeyConstraint, Index, Integer,
+    Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -132,6 +132,7 @@ class Contact(Base):
         Index("idx_contacts_org", "org_id"),
         Index("idx_contacts_email", "email"),
         Index("idx_contacts_name", "last_name", "first_name"),
+        Index("idx_contacts_email_key", "org_id", "email_key"),
         _org_key("contacts"),
     )
 
@@ -140,6 +141,13 @@ class Contact(Base):
     first_name: Mapped[str] = mapped_column(Text, nullable=False)
     last_name: Mapped[str] = mapped_column(Text, nullable=False)
     email: Mapped[str | None] = mapped_column(Text)
+    #: lower(email), kept by PostgreSQL: look a contact up by email with `email_key == x.lower()`. Under
+    #: row-level security `lower(email) = x` can use no index (lower() is not leakproof) and scanned
+    #: every contact of the organization (111 ms at 100,000) on each save and each intake delivery.
+    email_key: Mapped[str | None] = mapped_column(Text, Computed("lower(email)", persisted=True))
+    #: lower("first last"), kept by PostgreSQL: what a name search matches (LIKE on a stored value instead
+    #: of lower() and a concatenation per row: half the time of a search over 100,000 contacts).
+    name_key: Mapped[str] = mapped_column(Text, Computed("lower((first_name || ' ') || last_name)", persisted=True))
     phone: Mapped[str | None] = mapped_column(Text)
     address_line_1: Mapped[str | None] = mapped_column(Text)
     address_line_2: Mapped[str | None] = mapped_column(Text)

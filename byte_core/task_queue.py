@@ -115,7 +115,7 @@ def task_queue(db: Database, actor: Actor, queue: str, *, sort: str = "due date"
         # LIKE (not leakproof) runs after the organization's rows are found. The queue's open tasks are
         # read from idx_tasks_open_queues alone (title and contact included), the contacts once (hashed).
         where.append(or_(func.lower(Task.title).like(like), Task.contact_id.in_(
-            select(Contact.id).where(func.lower(Contact.first_name + " " + Contact.last_name).like(like)))))
+            select(Contact.id).where(Contact.name_key.like(like)))))
     with db.session(actor.org_id) as session:
         matched = None
         if search:

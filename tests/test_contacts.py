@@ -57,3 +57,18 @@ def test_edit_is_audited_with_its_changes_and_shows_on_the_timeline(database, ac
     assert [e.sentence for e in events] == ["System updated contact Ada King (last name)",
                                             "System added contact Ada King"]
     assert events[0].details["changes"]["last_name"] == {"from": "Lovelace", "to": "King"}
+
+
+def test_email_and_name_keys_match_whatever_case_was_stored(database, actor):
+    """Lookups compare PostgreSQL-kept keys (contacts.email_key, name_key; migration 0018), so a row stored
+    before emails were lowercased is still found, and a duplicate is still refused."""
+    from byte_core.models import Contact
+    from byte_core.workflow.commands import find_contact
+
+    with database.session(actor.org_id) as s:
+        s.add(Contact(org_id=actor.org_id, first_name="Legacy", last_name="McCASE", email="Legacy.Case@Example.ORG"))
+    with database.session(actor.org_id) as s:
+        assert find_contact(s, "legacy.case@example.org").last_name == "McCASE"
+    with pytest.raises(InvalidInput, match="email"):
+        save_contact(database, actor, {"first_name": "New", "last_name": "Person", "email": "LEGACY.case@example.org"})
+    assert [c.last_name for c in search_contacts(database, actor, "legacy mcc").rows] == ["McCASE"]

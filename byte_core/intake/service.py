@@ -259,7 +259,7 @@ def _process_one(session: Session, config: FormstackConfig | None, row: Formstac
 def _upsert_contact(session: Session, fields: dict[str, Any], metadata: dict[str, Any], row: FormstackSubmission
                     ) -> Contact:
     email = fields.get("email")
-    contact = session.scalar(select(Contact).where(func.lower(Contact.email) == email).order_by(Contact.created_at)
+    contact = session.scalar(select(Contact).where(Contact.email_key == email.lower()).order_by(Contact.created_at)
                              .limit(1).with_for_update())
     values = {k: v for k, v in fields.items() if k in CONTACT_COLUMNS and v not in (None, "")}
     tags = fields.get("tags") or []

@@ -79,7 +79,7 @@ def start_execution(db: Database, actor: Actor, workflow: str, contact: str, *,
 
 def find_contact(session: Session, key: str) -> Contact:
     text_key = str(key).strip()
-    condition = func.lower(Contact.email) == text_key.lower()
+    condition = Contact.email_key == text_key.lower()
     try:
         condition = condition | (Contact.id == uuid.UUID(text_key))
     except ValueError:
