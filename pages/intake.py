@@ -94,7 +94,7 @@ with mapping:
                 try:
                     payload = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    st.error(f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+                    st.error(f"Not valid JSON: {md_escape(exc.msg)} at line {exc.lineno}, column {exc.colno}")
                     st.stop()
                 payload = {k: v for k, v in payload.items() if k not in ("HandshakeKey", "FormID", "UniqueID")}
                 configure(database, actor, sample_payload=payload)

@@ -16,7 +16,8 @@ from byte_core.task_queue import (MINE, SORTS, QueueRow, TaskDetail, queue_count
                                   task_detail, task_queue)
 from byte_core.task_views import delete_view, list_views, save_view
 from byte_core.text import md_escape
-from byte_core.workflow.commands import claim_task, complete_task, reassign_tasks, release_task, snooze_task
+from byte_core.workflow.commands import (claim_task, claim_tasks, complete_task, reassign_tasks, release_task,
+                                         snooze_task)
 from pages._ui import (current_actor, db, due_label, empty_state, execution_link, guarded, paginate, show_error,
                        show_flash)
 
@@ -173,7 +174,7 @@ def panel(detail: TaskDetail, position: int) -> None:
     task = detail.row
     st.subheader(md_escape(task.title))
     holder = f"held by {md_escape(task.holder)}" if task.holder else f"unclaimed, {task.assigned_role or ''} queue"
-    st.caption(f"{task.priority} priority · {due_label(task.due_date) or 'no due date'} · {holder}"
+    st.caption(f"{md_escape(task.priority)} priority · {due_label(task.due_date) or 'no due date'} · {holder}"
                + (f" · {md_escape(task.workflow)}" if task.workflow else ""))
     if task.status not in ("todo", "in_progress"):
         st.info(f"This task is {task.status}" + (f" ({md_escape(task.outcome)})" if task.outcome else "")
@@ -280,15 +281,12 @@ if rows and actor.has_any("manager", "admin"):
                                 placeholder="Choose tasks on this page")
         bulk = st.columns([1, 2, 1])
         if bulk[0].button("Claim selected", disabled=not chosen, key="tq_bulk_claim"):
-            claimed, problems = 0, []
-            for task_id in chosen:
-                try:
-                    claim_task(database, actor, task_id, expected_version=by_id[task_id].version)
-                    claimed += 1
-                except ByteError as exc:
-                    problems.append(f"{by_id[task_id].title}: {exc}")
-            state["tq_flash"] = f"Claimed {claimed} of {len(chosen)}." + (" " + "; ".join(problems) if problems else "")
-            st.rerun()
+            with guarded():
+                result = claim_tasks(database, actor, [(t, by_id[t].version) for t in chosen],
+                                     {t: by_id[t].title for t in chosen})
+                state["tq_flash"] = (f"Claimed {result.claimed} of {len(chosen)}."
+                                     + (" " + "; ".join(result.refused) if result.refused else ""))
+                st.rerun()
         target = bulk[1].selectbox("Reassign to", ["role: reviewer", "role: hr", "role: manager"]
                                    + reassign_targets(database, actor), key="tq_target")
         if bulk[2].button("Reassign selected", disabled=not chosen, key="tq_bulk_reassign"):

@@ -9,7 +9,6 @@ from byte_core.auth.login import reset_password, revoke_sessions
 from byte_core.auth.sessions import list_sessions
 from byte_core.text import md_escape
 from byte_core.users import add_user, deactivate, list_users, reactivate, set_roles
-from byte_core.text import md_escape
 from pages._sessions import sessions_table, sign_out_one_device
 from pages._ui import ago, current_actor, db, guarded, show_flash
 
@@ -37,7 +36,7 @@ def confirm(text: str, action, done: str) -> None:
 
 if invited := st.session_state.pop("users_invited", None):
     email, temporary = invited
-    st.toast(f"Invited {email}.", icon=":material/check_circle:")
+    st.toast(f"Invited {md_escape(email)}.", icon=":material/check_circle:")
     st.success(f"Invited {md_escape(email)}. Give them this one-time password and ask them to change it "
                f"under My account: `{temporary}`")
 

@@ -190,3 +190,17 @@ def test_a_search_pages_its_matches_in_the_queues_own_order(database, actor, rev
     named = task_queue(database, reviewer, "reviewer", search="person3 t").rows  # contact name only
     assert [r.contact for r in named] == ["Person3 Test"]
     assert task_queue(database, reviewer, "reviewer", search="Person3", page=99).rows == named  # clamped
+
+
+def test_bulk_claim_takes_what_it_can_and_names_what_someone_else_took(database, actor, reviewer):
+    from byte_core.workflow.commands import claim_tasks
+
+    _reviews(database, actor, 2)
+    first, second = task_queue(database, reviewer, "reviewer").rows[:2]
+    rival = add_user(database, actor, f"rival@{actor.org_id}.example.com", "reviewer", password=None)
+    claim_task(database, Actor(actor.org_id, rival.id, frozenset({"reviewer"}), rival.email), second.id,
+               expected_version=second.version)
+    result = claim_tasks(database, reviewer, [(first.id, first.version), (second.id, second.version)],
+                         {first.id: first.title, second.id: second.title})
+    assert result.claimed == 1 and len(result.refused) == 1 and result.refused[0].startswith(second.title + ": ")
+    assert [r.id for r in task_queue(database, reviewer, MINE).rows] == [first.id]

@@ -7,6 +7,7 @@ changed since, the command is refused, saying what changed (pages always pass it
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from .. import activity
 from ..access import Actor, require_role
 from ..db import Database
-from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..errors import ByteError, Conflict, InvalidInput, NotFound, PermissionDenied
 from ..ids import as_uuid
 from ..models import Contact, Task, WorkflowDefinition, WorkflowExecution
 from ..notifications import emit
@@ -200,6 +201,26 @@ def snooze_task(db: Database, actor: Actor, task_id: Any, until: date | None, *,
         _audit(session, task, "task_snoozed", {"until": until.isoformat() if until else None, "by": actor.label})
         session.refresh(task)
         return task
+
+
+@dataclass(frozen=True)
+class BulkClaim:
+    claimed: int
+    refused: list[str]  # one sentence per task left as it was: "<title>: <why>"
+
+
+def claim_tasks(db: Database, actor: Actor, seen: list[tuple[Any, int | None]], titles: dict[Any, str]
+                ) -> BulkClaim:
+    """Claim each (task id, version seen) on its own: a task someone else took since is reported, the
+    others are still claimed (unlike reassign, a claim of one task never depends on another)."""
+    claimed, refused = 0, []
+    for task_id, version in seen:
+        try:
+            claim_task(db, actor, task_id, expected_version=version)
+            claimed += 1
+        except ByteError as exc:
+            refused.append(f"{titles.get(task_id, task_id)}: {exc}")
+    return BulkClaim(claimed, refused)
 
 
 def reassign_tasks(db: Database, actor: Actor, tasks: list[Any], *, to_user: str | None = None,
