@@ -25,7 +25,6 @@ class DatabaseUnavailable(ByteError):
     pass
 
 
-
 @dataclass
 class Database:
     settings: Settings

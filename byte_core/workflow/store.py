@@ -207,6 +207,7 @@ def _named_users(session: Session, definitions: Iterable[Definition | Exception]
 _EXEC_SET = ("variables", "step_seq", "current_step_id", "current_phase_id", "updated_at", "next_run_at", "status",
              "completed_at", "metadata", "last_error", "status_reason")
 _VISIT_SET = ("status", "outcome", "left_at", "duration_ms", "timeout_at", "output", "error")
+# Not bulk_rows.update_rows: `tags` is an array column, and unnest would flatten an array of arrays.
 _UPDATE_CONTACT = Contact.__table__.update().where(Contact.__table__.c.id == bindparam("key")).values(
     tags=bindparam("v_tags"), metadata=bindparam("v_metadata"), updated_at=bindparam("v_updated_at"))
 
